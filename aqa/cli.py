@@ -1,0 +1,44 @@
+"""`aqa` command line: one subcommand per pipeline step, each implemented in its own stage's module."""
+
+import importlib
+import sys
+
+# subcommand -> (module:function taking argv, one-line help). Each function parses its own arguments.
+COMMANDS = {
+    "train": ("aqa.training.train:main", "train a model: aqa train EXPERIMENT.yaml [key=value ...]"),
+    "eval": ("aqa.training.evaluate:main", "evaluate a checkpoint: aqa eval CHECKPOINT [key=value ...]"),
+    "predict": ("aqa.training.predict:main", "score files: aqa predict CHECKPOINT in.jsonl|in.csv|dir"),
+    "prepare": ("data_modules.commands:prepare", "build the audio cache: aqa prepare EXPERIMENT.yaml"),
+    "validate": (
+        "data_modules.commands:validate",
+        "check a manifest and its audio: aqa validate EXPERIMENT.yaml",
+    ),
+    "domains": ("aqa.definers.explain:main", "explain domain definitions: aqa domains EXPERIMENT.yaml"),
+    "sweep": ("aqa.sweep.offline:main", "run a sweep YAML offline: aqa sweep SWEEP.yaml [--count N]"),
+    "select": ("aqa.sweep.select:main", "best definer per aspect: aqa select SWEEP_DIR|entity/project/id"),
+    "generate": ("data_modules.corpus.cli:main", "write the generated MOS corpus: aqa generate [--out DIR]"),
+    "quickstart": ("aqa.quickstart:main", "generate corpus, compare definers, select, print tables"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: aqa COMMAND [ARGS ...]", "", "commands:"]
+    lines += [f"  {name:<11} {help_}" for name, (_, help_) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    if argv[0] not in COMMANDS:
+        print(f"aqa: unknown command {argv[0]!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name, func_name = COMMANDS[argv[0]][0].split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    return int(func(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Load an experiment YAML into the typed schema and apply `key=value` overrides (W&B's `${args_no_hyphens}`)."""
+
+import re
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+
+from aqa.config.schema import AQAConfig
+
+
+class ConfigError(ValueError):
+    """A config key or value the schema does not accept (the message names it)."""
+
+
+# `domain.definer=kmeans` and `domain.definers.PQ=dataset` are shorthands for `...name=...`
+_DEFINER_SHORTHAND = re.compile(r"^(domain\.definer|domain\.definers\.[^.=]+)=(?![{\[])(.*)$")
+
+
+def _expand_shorthand(override: str) -> str:
+    match = _DEFINER_SHORTHAND.match(override)
+    return f"{match.group(1)}.name={match.group(2)}" if match else override
+
+
+def _merge(base: DictConfig, other, source: str) -> DictConfig:
+    try:
+        return OmegaConf.merge(base, other)
+    except (ConfigKeyError, ConfigAttributeError) as err:
+        raise ConfigError(f"unknown config key {err.full_key!r} in {source}") from None
+    except ValidationError as err:
+        raise ConfigError(f"invalid value for {err.full_key!r} in {source}: {err.msg}") from None
+
+
+def load_config(
+    experiment: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> DictConfig:
+    """Schema defaults <- experiment YAML <- dotlist overrides. Unknown keys raise ConfigError naming the key."""
+    cfg = OmegaConf.structured(AQAConfig)
+    if experiment is not None:
+        path = Path(experiment)
+        if not path.is_file():
+            raise ConfigError(f"experiment file not found: {path}")
+        cfg = _merge(cfg, OmegaConf.load(path), str(path))
+    bad = [o for o in overrides if "=" not in o]
+    if bad:
+        raise ConfigError(f"overrides must look like key=value, got {bad}")
+    expanded = [_expand_shorthand(o.removeprefix("--")) for o in overrides]
+    if expanded:
+        cfg = _merge(cfg, OmegaConf.from_dotlist(expanded), "command-line overrides")
+    OmegaConf.set_readonly(cfg, False)
+    return cfg
+
+
+def save_config(cfg: DictConfig, path: str | Path) -> None:
+    """Write the resolved config (what a run actually used)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, path, resolve=True)
+
+
+def to_yaml(cfg: DictConfig) -> str:
+    return OmegaConf.to_yaml(cfg, resolve=True)

@@ -1,0 +1,69 @@
+"""Schema of the `model:`, `loss:` and `optim:` sections."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class LoraConfig:
+    r: int = 8  # adapter rank: capacity vs. parameters
+    alpha: int = 16  # scaling = alpha / r
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
+
+
+@dataclass
+class TinyEncoderConfig:
+    """Random MERT-architecture encoder written to disk (used when `encoder.name: tiny`)."""
+
+    hidden_size: int = 64
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 2
+    intermediate_size: int = 128
+    conv_dim: int = 32  # channels of each of the 7 conv layers (MERT: 512)
+    sample_rate: int = 24000  # MERT's rate
+    seed: int = 0
+
+
+@dataclass
+class EncoderConfig:
+    name: str = "m-a-p/MERT-v1-95M"  # local dir, hub id, or `tiny` (random, written by aqa)
+    revision: str | None = None  # pin a hub commit for reproducibility (ignored for local dirs)
+    mode: str = "lora"  # lora|full|frozen; conv front end is frozen under lora/frozen
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    tiny: TinyEncoderConfig = field(default_factory=TinyEncoderConfig)
+    cache_dir: str = "~/.cache/aqa/encoders"  # where the tiny checkpoint is written
+
+
+@dataclass
+class AdversaryConfig:
+    lambda_max: float = 1.0  # GRL strength at the end of training
+    gamma: float = 10.0  # how fast lambda ramps up: lambda_p = lambda_max*(2/(1+exp(-gamma*p))-1)
+    hidden: int = 256
+    dropout: float = 0.1
+    weight: float = 1.0  # weight of the domain loss in the total loss
+
+
+@dataclass
+class ModelConfig:
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    pooling: str = "layer_weights"  # layer_weights (softmax over layers + masked mean) | deepaq
+    deepaq_dim: int = 256  # deepaq: concat of layer means -> ReLU -> Linear to this size
+    head_hidden: int = 256
+    head_dropout: float = 0.1
+    adversary: AdversaryConfig = field(default_factory=AdversaryConfig)
+
+
+@dataclass
+class LossConfig:
+    name: str = "l1"  # l1|mse|clipped_mse
+    tau: float = 0.25  # clipped_mse: errors below tau (normalised units) cost nothing
+    ranking_weight: float = 0.0  # >0 adds a pairwise margin ranking term
+    margin: float = 0.1  # ranking margin (normalised units)
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-3  # heads, adversaries, pooling
+    encoder_lr: float = 1e-4  # LoRA adapters or the full encoder
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.05  # linear warm-up, then cosine decay

@@ -1,0 +1,47 @@
+"""Schema of the `trainer:`, `checkpoint:`, `logger:` and `run:` sections."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TrainerConfig:
+    accelerator: str = "auto"  # cpu|gpu|auto
+    devices: str = "1"  # number, list, or auto (kept as a string so "0,1" and "auto" both fit)
+    num_nodes: int = 1
+    strategy: str = "auto"  # auto|ddp|ddp_spawn|...
+    precision: str = "32-true"  # 32-true|bf16-mixed|16-mixed
+    max_epochs: int = 10
+    max_steps: int = -1  # -1: limited by max_epochs
+    gradient_clip_val: float | None = 1.0
+    accumulate_grad_batches: int = 1
+    deterministic: bool = True
+    log_every_n_steps: int = 10
+    check_val_every_n_epoch: int = 1
+    limit_train_batches: float = 1.0
+    num_sanity_val_steps: int = 0
+    enable_progress_bar: bool = True
+
+
+@dataclass
+class CheckpointConfig:
+    monitor: str = "val/mean/sys_srcc"  # any logged key
+    mode: str = "max"
+    save_top_k: int = 1
+    save_last: bool = True
+    early_stopping_patience: int = 0  # 0 disables early stopping
+
+
+@dataclass
+class LoggerConfig:
+    wandb: bool = True  # honours WANDB_MODE (online|offline|disabled); only rank 0 creates a run
+    project: str = "aqa"
+    entity: str | None = None
+    tags: list[str] = field(default_factory=list)
+    csv: bool = True
+
+
+@dataclass
+class RunConfig:
+    dir: str | None = None  # default: runs/<name>-<timestamp>; shared by all DDP ranks
+    name: str = "aqa"
+    resume: str | None = None  # checkpoint path, or `last` for the run dir's last.ckpt

@@ -1,0 +1,33 @@
+"""Schema of the `domain:` section."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DefinerConfig:
+    name: str = "none"  # none|random|dataset|metadata|kmeans|gmm
+    k: int | None = None  # random/kmeans/gmm: number of domains; None = auto over k_range (kmeans/gmm)
+    k_range: list[int] = field(default_factory=lambda: [2, 3, 4, 5, 6, 8])
+    columns: list[str] = field(default_factory=list)  # metadata: columns combined into one label
+    covariance: str = "diag"  # gmm: full|tied|diag|spherical
+    standardize: bool = True  # kmeans/gmm: z-score features before reduction
+    reduce: str = "pca"  # kmeans/gmm: none|pca|umap
+    reduce_dim: int = 32  # dims after reduction (GMM on raw 768-d is slow and ill-posed)
+    seed: int = 0
+
+
+@dataclass
+class EmbeddingConfig:
+    layer: str = "mean"  # `mean` over all hidden states, or a layer index like "6"
+    cache_dir: str = "~/.cache/aqa/embeddings"
+    batch_size: int = 16
+
+
+@dataclass
+class DomainConfig:
+    definer: DefinerConfig = field(default_factory=DefinerConfig)  # used by every aspect...
+    definers: dict[str, DefinerConfig] = field(default_factory=dict)  # ...unless overridden per aspect
+    selection: str | None = None  # selection.yaml from `aqa select`: {aspect: definer settings}
+    class_weights: bool = False  # weight the domain loss by inverse domain frequency
+    min_domains: int = 2  # fewer distinct labels -> warning and no adversary for that aspect
+    embeddings: EmbeddingConfig = field(default_factory=EmbeddingConfig)

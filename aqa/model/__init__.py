@@ -1,0 +1,1 @@
+"""Model stage: encoder (+LoRA), pooling, heads, gradient reversal, losses, the LightningModule."""

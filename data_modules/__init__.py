@@ -1,0 +1,1 @@
+"""Data stage: manifests, audio decoding/caching, batching, and the embedded corpus generator."""
