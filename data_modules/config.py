@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from data_modules.corpus.config import CorpusConfig
+
 
 @dataclass
 class SplitConfig:
@@ -33,3 +35,4 @@ class DataConfig:
     cache: bool = True  # decoded-waveform cache on disk, shared by runs and sweep trials
     cache_dir: str = "~/.cache/aqa/audio"
     max_skip_fraction: float = 0.05  # more unusable clips than this is an error, not a warning
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)  # the generated embedded corpus

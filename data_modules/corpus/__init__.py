@@ -1,0 +1,1 @@
+"""The embedded default: a generated MOS corpus with planted shortcuts (no downloads)."""
