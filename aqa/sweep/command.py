@@ -1,0 +1,87 @@
+"""Sweep files: load and validate them, and build a trial's command line exactly as `wandb agent` does."""
+
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+import sweeps
+
+# `wandb agent`'s default when a sweep has no `command:`
+DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
+_ENVVAR = re.compile(r"\$\{envvar:([A-Z0-9_]*)\}")
+
+
+class SweepFileError(ValueError):
+    """A sweep file that W&B's sweep engine would reject (the message lists why)."""
+
+
+def load_sweep(path: str | Path) -> dict:
+    """Read a sweep YAML and validate it with W&B's sweep engine; returns the plain dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise SweepFileError(f"sweep file not found: {path}")
+    config = yaml.safe_load(path.read_text())
+    if not isinstance(config, dict):
+        raise SweepFileError(f"{path}: a sweep file must be a YAML mapping")
+    problems = sweeps.schema_violations_from_proposed_config(config)
+    if problems:
+        raise SweepFileError(f"{path}: " + "; ".join(problems))
+    return config
+
+
+def plain(value):
+    """numpy scalars (what the engine proposes) -> Python scalars, recursively."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value.item() if hasattr(value, "item") else value
+
+
+def args_no_hyphens(params: dict) -> list[str]:
+    """`key=value` per parameter, formatted as W&B's agent formats them (`f"{key}={value}"`)."""
+    return [f"{key}={value}" for key, value in params.items()]
+
+
+def _aqa_executable() -> list[str]:
+    found = shutil.which("aqa")
+    return [found] if found else [sys.executable, "-m", "aqa.cli"]
+
+
+def build_command(sweep: dict, params: dict, json_file: str | Path | None = None) -> list[str]:
+    """The argv `wandb agent` would run for these parameters.
+
+    Macros as W&B defines them: `${env}`, `${interpreter}`, `${program}`, `${args}`, `${args_no_hyphens}`,
+    `${args_no_boolean_flags}`, `${args_json}`, `${args_json_file}`, `${envvar:NAME}`. Two local choices:
+    `${interpreter}` is this Python (W&B: `python` on PATH), and a leading `aqa` that is not on PATH
+    becomes `python -m aqa.cli`.
+    """
+    values = {
+        "env": ["/usr/bin/env"],
+        "interpreter": [sys.executable],
+        "program": [sweep["program"]] if "program" in sweep else [],
+        "args": [f"--{arg}" for arg in args_no_hyphens(params)],
+        "args_no_hyphens": args_no_hyphens(params),
+        "args_no_boolean_flags": [
+            f"--{k}" if v is True else f"--{k}={v}" for k, v in params.items() if v is not False
+        ],
+        "args_json": [json.dumps(params)],
+        "args_json_file": [str(json_file)] if json_file else [],
+    }
+    if json_file and "${args_json_file}" in sweep.get("command", DEFAULT_COMMAND):
+        Path(json_file).write_text(json.dumps(params))
+    argv = []
+    for chunk in sweep.get("command", DEFAULT_COMMAND):
+        chunk = _ENVVAR.sub(lambda m: os.environ.get(m.group(1), m.group(1)), str(chunk))
+        if chunk.startswith("${") and chunk.endswith("}"):
+            argv += values.get(chunk[2:-1], [])
+        else:
+            argv.append(chunk)
+    if argv and argv[0] == "aqa":
+        argv = _aqa_executable() + argv[1:]
+    return argv

@@ -1,0 +1,204 @@
+"""`aqa sweep SWEEP.yaml [--count N] [--dir DIR]`: run a W&B sweep file offline with W&B's own sweep engine.
+
+Each trial runs the sweep's `command` as a subprocess with `WANDB_MODE=offline` and
+`AQA_RUN_DIR=<dir>/runs/<trial>`; its `metrics.json` is the trial's result. Interrupted sweeps resume:
+finished and failed trials are kept, an interrupted trial is rerun from scratch, then the engine
+proposes the next ones.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import sweeps
+from aqa.sweep.command import SweepFileError, build_command, load_sweep, plain
+from aqa.sweep.state import TERMINAL, SweepDir, SweepDirError, Trial
+
+KILL_GRACE_SECONDS = 10  # after SIGTERM, a trial gets this long to exit before SIGKILL
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM reached the controller."""
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def to_sweep_run(trial: Trial) -> sweeps.SweepRun:
+    """A trial as the engine sees a W&B run (config values wrapped as `{"value": ...}`)."""
+    return sweeps.SweepRun(
+        name=trial.id,
+        state=trial.state if trial.state in TERMINAL else "pending",
+        config={key: {"value": value} for key, value in trial.params.items()},
+        summary_metrics=trial.metrics,
+    )
+
+
+def propose(sweep: dict, trials: list[Trial], n: int = 1) -> list[dict]:
+    """Up to `n` new parameter sets from the engine (fewer when a grid is exhausted)."""
+    runs = sweeps.next_runs(sweep, [to_sweep_run(t) for t in trials], validate=True, n=n)
+    return [{k: plain(v["value"]) for k, v in run.config.items()} for run in runs if run is not None]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate the trial and everything it started (its own process group)."""
+    for sig, grace in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_trial(sweep_dir: SweepDir, sweep: dict, trial: Trial, lock_fd: int) -> Trial:
+    """Run one trial to completion; records finished/failed (or interrupted, then re-raises)."""
+    run_dir = sweep_dir.run_dir(trial).resolve()
+    shutil.rmtree(run_dir, ignore_errors=True)  # left by an interrupted attempt: rerun from scratch
+    command = build_command(sweep, trial.params, json_file=sweep_dir.trials_dir / trial.id / "args.json")
+    env = {**os.environ, "WANDB_MODE": "offline", "AQA_RUN_DIR": str(run_dir)}
+    attempt = trial.status.get("attempt", 0) + 1
+    log_path = sweep_dir.log_path(trial)
+    trial.status = {"state": "running", "attempt": attempt, "command": command, "log": str(log_path)}
+    trial.status["started"] = time.time()
+    trial.metrics = {}
+    sweep_dir.save(trial)
+    with open(log_path, "w") as log:
+        # own session: a Ctrl-C in the terminal reaches only us, and we stop the whole trial (DDP ranks too).
+        # The lock fd is inherited so that a trial orphaned by `kill -9` of this controller keeps the sweep
+        # directory locked until it ends.
+        proc = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            pass_fds=(lock_fd,),
+        )
+        trial.status["pid"] = proc.pid
+        sweep_dir.save(trial)
+        try:
+            exitcode = proc.wait()
+        except BaseException:
+            _stop(proc)
+            trial.status.update(state="interrupted", ended=time.time())
+            sweep_dir.save(trial)
+            raise
+    metrics_file = run_dir / "metrics.json"
+    trial.status.update(exitcode=exitcode, ended=time.time())
+    if exitcode == 0 and metrics_file.is_file():
+        trial.status["state"] = "finished"
+        trial.metrics = json.loads(metrics_file.read_text())
+    else:
+        reason = f"exit code {exitcode}" if exitcode else f"no {metrics_file}"
+        trial.status.update(state="failed", reason=reason)
+    sweep_dir.save(trial)
+    return trial
+
+
+def _describe(params: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _result(trial: Trial, metric: str | None) -> str:
+    if trial.state == "finished":
+        value = trial.metrics.get(metric) if metric else None
+        return (
+            f"[green]finished[/]  {metric}={value:.4f}" if isinstance(value, float) else "[green]finished[/]"
+        )
+    return f"[red]{trial.state}[/] ({trial.status.get('reason', '')}), log: {trial.status.get('log', '')}"
+
+
+def summary_table(trials: list[Trial], metric: str | None) -> Table:
+    table = Table(title="sweep trials")
+    for column in ("trial", "state", "parameters", metric or "metric"):
+        table.add_column(column)
+    for t in trials:
+        value = t.metrics.get(metric) if metric else None
+        shown = f"{value:.4f}" if isinstance(value, int | float) else ""
+        table.add_row(t.id, t.state, _describe(t.params), shown)
+    return table
+
+
+def run_sweep(sweep_file: str | Path, sweep_dir: str | Path, count: int | None = None, console=None) -> int:
+    """Run (or resume) the sweep until `count` trials exist (default: `run_cap`; grids: until exhausted)."""
+    console = console or Console()
+    sweep = load_sweep(sweep_file)
+    limit = count or sweep.get("run_cap")
+    if limit is None and sweep["method"] != "grid":
+        raise SweepFileError(f"a {sweep['method']} sweep needs --count N (or run_cap in the sweep file)")
+    directory = SweepDir(sweep_dir)
+    directory.init(sweep)
+    lock_fd = directory.lock()
+    metric = sweep.get("metric", {}).get("name")
+    trials = directory.trials()
+    total = limit if sweep["method"] != "grid" else len(trials) + len(propose(sweep, trials, n=10**6))
+    total = min(total, limit) if limit else total
+    console.print(f"sweep [bold]{sweep_file}[/] -> {directory.root}  ({sweep['method']}, {total} trials)")
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(
+                "trials", total=total, completed=sum(t.state in TERMINAL for t in trials)
+            )
+
+            def run(trial: Trial) -> None:
+                progress.update(task, description=f"{trial.id}: {_describe(trial.params)}")
+                run_trial(directory, sweep, trial, lock_fd)
+                progress.console.print(f"{trial.id} {_result(trial, metric)}  {_describe(trial.params)}")
+                progress.advance(task)
+
+            for trial in [t for t in trials if t.state not in TERMINAL]:
+                run(trial)  # interrupted by a previous controller: same parameters, from scratch
+            while limit is None or len(trials) < limit:
+                proposal = propose(sweep, trials)
+                if not proposal:
+                    break
+                trials.append(directory.add(proposal[0]))
+                run(trials[-1])
+    finally:
+        os.close(lock_fd)
+    console.print(summary_table(trials, metric))
+    failed = [t for t in trials if t.state == "failed"]
+    for t in failed:
+        console.print(f"[red]failed[/] {t.id}: {t.status.get('reason')}; log: {directory.log_path(t)}")
+    return 0 if any(t.state == "finished" for t in trials) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aqa sweep", description=__doc__.splitlines()[0])
+    parser.add_argument("sweep_file", help="W&B sweep YAML (e.g. sweeps/quickstart_grid.yaml)")
+    parser.add_argument("--count", type=int, help="total trials in the sweep (default: run_cap; grid: all)")
+    parser.add_argument("--dir", help="sweep directory (default: runs/sweeps/<sweep file name>)")
+    args = parser.parse_args(argv)
+    sweep_dir = args.dir or Path("runs/sweeps") / Path(args.sweep_file).stem
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run_sweep(args.sweep_file, sweep_dir, args.count)
+    except (SweepFileError, SweepDirError) as err:
+        Console(stderr=True).print(f"[red]aqa sweep:[/] {err}")
+        return 2
+    except Interrupted as err:
+        Console(stderr=True).print(f"[yellow]aqa sweep: {err}; rerun the same command to resume[/]")
+        return 130
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

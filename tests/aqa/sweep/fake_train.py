@@ -1,0 +1,24 @@
+"""Stand-in for `aqa train` in controller tests: `key=value` args in, `$AQA_RUN_DIR/metrics.json` out.
+
+`score=X` sets the metric, `crash=1` exits with an error, `sleep=S` waits S seconds first (unless the
+environment has FAKE_TRAIN_NO_SLEEP=1).
+"""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+params = dict(arg.split("=", 1) for arg in sys.argv[1:])
+if os.environ.get("FAKE_TRAIN_NO_SLEEP") != "1":
+    time.sleep(float(params.get("sleep", 0)))
+if params.get("crash") == "1":
+    raise SystemExit("fake_train: crash requested")
+run_dir = Path(os.environ["AQA_RUN_DIR"])
+run_dir.mkdir(parents=True, exist_ok=True)
+(run_dir / "env.json").write_text(json.dumps({"WANDB_MODE": os.environ.get("WANDB_MODE"), "argv": sys.argv}))
+score = float(params.get("score", 0))
+metrics = {"val/mean/sys_srcc": score, "best/val/PQ/sys_srcc": score, "run/steps": 1}
+(run_dir / "metrics.json").write_text(json.dumps(metrics))
+print("fake_train done", params)

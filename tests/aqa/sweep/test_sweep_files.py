@@ -1,0 +1,63 @@
+"""Every sweep file in sweeps/ is valid for W&B's sweep engine and only sets keys the config accepts."""
+
+import re
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+import sweeps
+from aqa.config import load_config
+from aqa.sweep.command import args_no_hyphens, load_sweep
+from aqa.sweep.offline import propose
+
+REPO = Path(__file__).resolve().parents[3]
+SWEEP_FILES = sorted((REPO / "sweeps").glob("*.yaml"))
+LOGGED_KEY = re.compile(r"^(best/)?(val|test|test_ood)/[^/]+/(utt|sys)_(mse|lcc|srcc|ktau)$")
+
+
+def test_there_are_sweep_files():
+    names = {p.name for p in SWEEP_FILES}
+    assert {"quickstart_grid.yaml", "audiomos2025_track2_grid.yaml"} <= names
+    assert {"quickstart_bayes.yaml", "audiomos2025_track2_bayes.yaml"} <= names
+
+
+def _experiment(sweep: dict) -> str:
+    command = sweep["command"]
+    assert command[:2] == ["aqa", "train"] and command[-1] == "${args_no_hyphens}", command
+    return command[2]
+
+
+def _explicit_values(spec: dict) -> list:
+    if "value" in spec:
+        return [spec["value"]]
+    if "values" in spec:
+        return spec["values"]
+    return [spec["min"], spec["max"]]
+
+
+def _check_overrides(experiment: Path, params: dict) -> None:
+    cfg = load_config(experiment if experiment.is_file() else None, args_no_hyphens(params))
+    for key, value in params.items():
+        got = OmegaConf.select(cfg, key)
+        if isinstance(value, dict):  # a definer spec merged over domain.definer
+            got = {k: OmegaConf.to_container(got)[k] for k in value}
+        assert got == value, key
+
+
+@pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)
+def test_sweep_file_is_valid_and_sets_schema_keys(path):
+    sweep = load_sweep(path)  # raises on any violation W&B's engine reports
+    sweeps.SweepConfig(sweep)
+    assert LOGGED_KEY.match(sweep["metric"]["name"]), sweep["metric"]["name"]
+    experiment = REPO / _experiment(sweep)
+    for key, spec in sweep["parameters"].items():
+        for value in _explicit_values(spec):
+            _check_overrides(experiment, {key: value})
+    for params in propose(sweep, [], n=5):  # what the engine proposes, as the agent passes it on
+        _check_overrides(experiment, params)
+
+
+@pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)
+def test_sweep_experiment_exists(path):
+    assert (REPO / _experiment(load_sweep(path))).is_file()
