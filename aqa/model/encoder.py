@@ -14,11 +14,15 @@ from torch import nn
 from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
 
 from aqa.config.model import EncoderConfig, TinyEncoderConfig
+from aqa.model.masked_norm import install_masked_group_norm
 
 
-def _as_dataclass(cfg, cls):
-    """Accept a DictConfig section or the dataclass itself."""
-    return cfg if isinstance(cfg, cls) else OmegaConf.to_object(cfg)
+def _tiny_config(enc: EncoderConfig) -> TinyEncoderConfig:
+    """`enc.tiny` as the dataclass, whether the config is typed, a plain DictConfig or a dict."""
+    tiny = enc.tiny
+    if isinstance(tiny, TinyEncoderConfig):
+        return tiny
+    return TinyEncoderConfig(**(OmegaConf.to_container(tiny) if OmegaConf.is_config(tiny) else tiny))
 
 
 def write_tiny_checkpoint(directory: str | Path, tiny: TinyEncoderConfig | None = None) -> Path:
@@ -60,7 +64,7 @@ def resolve_encoder_path(enc: EncoderConfig) -> str:
     """Local directory or hub id to pass to `from_pretrained`; `tiny` is written (once) to the cache dir."""
     if enc.name != "tiny":
         return enc.name
-    tiny = _as_dataclass(enc.tiny, TinyEncoderConfig)
+    tiny = _tiny_config(enc)
     digest = hashlib.sha1(json.dumps(asdict(tiny), sort_keys=True).encode()).hexdigest()[:10]
     path = Path(os.path.expanduser(enc.cache_dir)) / f"tiny-mert-{digest}"
     return str(write_tiny_checkpoint(path, tiny))
@@ -73,7 +77,7 @@ def _revision(enc: EncoderConfig) -> str | None:
 def encoder_identity(enc: EncoderConfig) -> dict:
     """What identifies the pretrained weights (for cache keys): name or tiny architecture, and revision."""
     if enc.name == "tiny":
-        return {"name": "tiny", "tiny": dict(OmegaConf.to_container(OmegaConf.structured(enc.tiny)))}
+        return {"name": "tiny", "tiny": asdict(_tiny_config(enc))}
     return {"name": enc.name, "revision": enc.revision}
 
 
@@ -97,9 +101,12 @@ class Encoder(nn.Module):
     forward(audio (B, T), lengths (B,)) -> hidden (L+1, B, F, H), frame_mask (B, F) bool
     """
 
-    def __init__(self, enc: EncoderConfig):
+    def __init__(self, enc: EncoderConfig, adapters: str | Path | None = None):
+        """adapters: a peft adapter folder saved by `save_adapters` (lora mode) to start from."""
         super().__init__()
         base, self.normalize = load_pretrained(enc)
+        # a plain list, so the layer is not registered twice (it already lives inside the HubertModel)
+        self._first_conv = [install_masked_group_norm(base)]  # padding never reaches valid frames
         self.mode = enc.mode
         if enc.mode not in ("lora", "full", "frozen"):
             raise ValueError(f"model.encoder.mode must be lora|full|frozen, got {enc.mode!r}")
@@ -107,6 +114,8 @@ class Encoder(nn.Module):
             base.requires_grad_(False)
         if enc.mode in ("lora", "frozen"):
             base.feature_extractor._freeze_parameters()  # else backprop still runs through the convs
+        if getattr(base, "masked_spec_embed", None) is not None:
+            base.masked_spec_embed.requires_grad_(False)  # only used by time masking (off): unused under DDP
         self.model = base
         if enc.mode == "lora":
             from peft import LoraConfig as PeftLoraConfig
@@ -119,7 +128,12 @@ class Encoder(nn.Module):
                 lora_dropout=lora.dropout,
                 target_modules=list(lora.target_modules),
             )
-            self.model = get_peft_model(base, peft_cfg)
+            if adapters is not None:
+                from peft import PeftModel
+
+                self.model = PeftModel.from_pretrained(base, str(adapters), is_trainable=True)
+            else:
+                self.model = get_peft_model(base, peft_cfg)
         self.num_layers = base.config.num_hidden_layers + 1  # + the projected conv features
         self.hidden_size = base.config.hidden_size
 
@@ -139,7 +153,14 @@ class Encoder(nn.Module):
             mean = (audio * mask).sum(1, keepdim=True) / n
             var = (((audio - mean) * mask) ** 2).sum(1, keepdim=True) / n
             audio = (audio - mean) / torch.sqrt(var + 1e-7) * mask
-        out = self.model(input_values=audio, attention_mask=mask.long(), output_hidden_states=True)
+        first_conv = self._first_conv[0]
+        if first_conv is not None:
+            first_conv.lengths = lengths
+        try:
+            out = self.model(input_values=audio, attention_mask=mask.long(), output_hidden_states=True)
+        finally:
+            if first_conv is not None:
+                first_conv.lengths = None
         hidden = torch.stack(out.hidden_states)  # (L+1, B, F, H)
         frames = self.frame_lengths(lengths)
         frame_mask = torch.arange(hidden.shape[2], device=audio.device)[None, :] < frames[:, None]

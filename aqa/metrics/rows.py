@@ -1,0 +1,79 @@
+"""Evaluation rows: collected per step, gathered from every rank, de-duplicated, windows combined per clip."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.distributed as dist
+
+
+@dataclass
+class EvalRows:
+    """Per-window rows of one split, as seen by one process. Arrays are appended per batch."""
+
+    ids: list[str] = field(default_factory=list)
+    systems: list[str] = field(default_factory=list)
+    window: list[np.ndarray] = field(default_factory=list)  # (B,)
+    weight: list[np.ndarray] = field(default_factory=list)  # (B,)
+    preds: list[np.ndarray] = field(default_factory=list)  # (B, A) original scale
+    targets: list[np.ndarray] = field(default_factory=list)  # (B, A)
+    domains: list[np.ndarray] = field(default_factory=list)  # (B, A)
+    features: list[np.ndarray] = field(default_factory=list)  # (B, A, D) pooled per aspect (for the probe)
+
+    def add(self, batch: dict, preds: torch.Tensor, features: torch.Tensor | None = None) -> None:
+        self.ids += list(batch["ids"])
+        self.systems += list(batch["systems"])
+        self.window.append(batch["window"].cpu().numpy())
+        self.weight.append(batch["weight"].float().cpu().numpy())
+        self.preds.append(preds.detach().float().cpu().numpy())
+        self.targets.append(batch["targets"].float().cpu().numpy())
+        self.domains.append(batch["domains"].cpu().numpy())
+        if features is not None:
+            self.features.append(features.detach().float().cpu().numpy())
+
+    def frame(self, aspects: list[str]) -> pd.DataFrame:
+        """One row per window: id, system, window, weight, pred_<A>, target_<A>, domain_<A> (+ feature index)."""
+        if not self.ids:
+            return pd.DataFrame(columns=["id", "system", "window", "weight"])
+        preds, targets, domains = (np.concatenate(x) for x in (self.preds, self.targets, self.domains))
+        data = {"id": self.ids, "system": self.systems, "window": np.concatenate(self.window)}
+        data["weight"] = np.concatenate(self.weight)
+        for i, a in enumerate(aspects):
+            data[f"pred_{a}"] = preds[:, i]
+            data[f"target_{a}"] = targets[:, i]
+            data[f"domain_{a}"] = domains[:, i]
+        out = pd.DataFrame(data)
+        if self.features:
+            out["_feature"] = list(np.concatenate(self.features))
+        return out
+
+
+def gather_frames(frame: pd.DataFrame) -> pd.DataFrame:
+    """Concatenate every rank's frame (all ranks receive the result); a no-op without a process group."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return frame
+    frames: list = [None] * dist.get_world_size()
+    dist.all_gather_object(frames, frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def combine_windows(frame: pd.DataFrame, aspects: list[str]) -> pd.DataFrame:
+    """Drop repeats of (id, window) (DDP padding), then one row per clip: weighted mean of window predictions.
+
+    Sorted by id, so the result does not depend on the order in which ranks or batches delivered rows.
+    """
+    frame = frame.drop_duplicates(subset=["id", "window"]).sort_values(["id", "window"], kind="stable")
+    pred_cols = [f"pred_{a}" for a in aspects]
+    weighted = frame[pred_cols].mul(frame["weight"], axis=0)
+    grouped = weighted.groupby(frame["id"], sort=True).sum()
+    totals = frame.groupby("id", sort=True)["weight"].sum()
+    clips = frame.groupby("id", sort=True).first()
+    clips[pred_cols] = grouped.div(totals, axis=0)
+    if "_feature" in frame.columns:  # per-clip feature: weighted mean of window features
+        stacked = np.stack(frame["_feature"].to_numpy()) * frame["weight"].to_numpy()[:, None, None]
+        codes, _ = pd.factorize(frame["id"], sort=True)
+        sums = np.zeros((len(clips),) + stacked.shape[1:])
+        np.add.at(sums, codes, stacked)
+        clips["_feature"] = list(sums / totals.to_numpy()[:, None, None])
+    return clips.drop(columns=["window", "weight"]).reset_index()

@@ -1,0 +1,64 @@
+"""Utterance- and system-level MSE / LCC / SRCC / KTAU per aspect (scipy), their mean over aspects, and
+SRCC within each domain. Keys: `stage/ASPECT/level_metric`."""
+
+import math
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+METRICS = ("mse", "lcc", "srcc", "ktau")
+HIGHER_IS_BETTER = {"mse": False, "lcc": True, "srcc": True, "ktau": True}
+
+
+def pair_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """(N,), (N,) -> mse, lcc, srcc, ktau. Correlations are NaN with < 2 points or a constant input."""
+    ok = ~(np.isnan(pred) | np.isnan(target))
+    pred, target = pred[ok].astype(np.float64), target[ok].astype(np.float64)
+    out = {"mse": float(np.mean((pred - target) ** 2)) if len(pred) else math.nan}
+    if len(pred) < 2 or np.ptp(pred) == 0 or np.ptp(target) == 0:
+        return out | {"lcc": math.nan, "srcc": math.nan, "ktau": math.nan}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out["lcc"] = float(stats.pearsonr(pred, target)[0])
+        out["srcc"] = float(stats.spearmanr(pred, target)[0])
+        out["ktau"] = float(stats.kendalltau(pred, target)[0])
+    return out
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
+
+
+def split_metrics(
+    clips: pd.DataFrame,
+    aspects: list[str],
+    stage: str,
+    domain_names: dict[str, list[str]] | None = None,
+) -> dict[str, float]:
+    """Per-clip rows (id, system, pred_<A>, target_<A>, domain_<A>) -> flat metric dict.
+
+    System level = mean prediction per system vs. mean utterance MOS per system.
+    """
+    out: dict[str, float] = {}
+    for a in aspects:
+        pred, target = clips[f"pred_{a}"].to_numpy(), clips[f"target_{a}"].to_numpy()
+        for name, value in pair_metrics(pred, target).items():
+            out[f"{stage}/{a}/utt_{name}"] = value
+        systems = clips.groupby("system")[[f"pred_{a}", f"target_{a}"]].mean()
+        for name, value in pair_metrics(systems.iloc[:, 0].to_numpy(), systems.iloc[:, 1].to_numpy()).items():
+            out[f"{stage}/{a}/sys_{name}"] = value
+        if domain_names and domain_names.get(a) and f"domain_{a}" in clips:
+            names = domain_names[a]
+            for label, part in clips.groupby(f"domain_{a}"):
+                label_name = names[label] if 0 <= label < len(names) else "unknown"
+                srcc = pair_metrics(part[f"pred_{a}"].to_numpy(), part[f"target_{a}"].to_numpy())["srcc"]
+                out[f"{stage}/{a}/utt_srcc_dom_{_slug(label_name)}"] = srcc
+    for level in ("utt", "sys"):
+        for name in METRICS:
+            values = [out[f"{stage}/{a}/{level}_{name}"] for a in aspects]
+            finite = [v for v in values if not math.isnan(v)]
+            out[f"{stage}/mean/{level}_{name}"] = float(np.mean(finite)) if finite else math.nan
+    return out

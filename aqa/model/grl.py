@@ -1,0 +1,28 @@
+"""Gradient reversal: identity forward, -lambda * grad backward; and the DANN lambda schedule."""
+
+import math
+
+import torch
+
+
+class _ReverseGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(lambda_)
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (lambda_,) = ctx.saved_tensors
+        return -lambda_.to(grad.dtype) * grad, None
+
+
+def reverse_grad(x: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
+    """(…) -> (…) unchanged; the gradient flowing back is multiplied by -lambda_."""
+    return _ReverseGrad.apply(x, lambda_)
+
+
+def grl_lambda(progress: float, lambda_max: float, gamma: float) -> float:
+    """lambda_p = lambda_max * (2 / (1 + exp(-gamma * p)) - 1), p = training progress in [0, 1]."""
+    p = min(max(progress, 0.0), 1.0)
+    return lambda_max * (2.0 / (1.0 + math.exp(-gamma * p)) - 1.0)

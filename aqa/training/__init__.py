@@ -1,0 +1,1 @@
+"""Training stage: `aqa train`, `aqa eval`, `aqa predict`."""

@@ -1,0 +1,29 @@
+"""After training: how much domain information is left in each aspect's learned pooled embedding (val split)."""
+
+import numpy as np
+
+
+def probe_metrics(clips, table, aspects: list[str], domain_names: dict, seed: int = 0) -> dict[str, float]:
+    """clips: per-clip frame with `_feature` (A, D) per clip and `domain_<A>` labels.
+
+    Two probes per aspect: against the run's own domain labels (`probe/<A>/acc`, `/chance`; only where the
+    aspect has domains) and against the dataset ID (`probe/<A>/dataset_acc`, `/dataset_chance`), which every
+    run has, so ERM and DAT runs compare on the same labels.
+    """
+    from aqa.definers.probe import domain_probe
+
+    if "_feature" not in clips or len(clips) < 4:
+        return {}
+    features = np.stack(clips["_feature"].to_numpy())  # (N, A, D)
+    dataset = clips["id"].map(dict(zip(table["id"], table["dataset"], strict=False))).astype(str).to_numpy()
+    out: dict[str, float] = {}
+    for i, a in enumerate(aspects):
+        if len(np.unique(dataset)) >= 2:
+            res = domain_probe(features[:, i], dataset, seed=seed)
+            out[f"probe/{a}/dataset_acc"], out[f"probe/{a}/dataset_chance"] = res["acc"], res["chance"]
+        labels = clips[f"domain_{a}"].to_numpy()
+        known = labels >= 0
+        if len(domain_names.get(a) or []) >= 2 and len(np.unique(labels[known])) >= 2:
+            res = domain_probe(features[known, i], labels[known], seed=seed)
+            out[f"probe/{a}/acc"], out[f"probe/{a}/chance"] = res["acc"], res["chance"]
+    return out

@@ -1,0 +1,143 @@
+"""`aqa train EXPERIMENT.yaml [key=value ...]`: fit domain labels, train, evaluate the best checkpoint,
+write the run folder (config.yaml, metrics.json, checkpoints/, domains/, adapters/)."""
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch.distributed as dist
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.utilities import rank_zero_info
+from omegaconf import OmegaConf
+
+from aqa.config import load_config, save_config
+from aqa.model.encoder import encoder_sample_rate
+from aqa.model.module import AQAModule
+from aqa.training.probe_report import probe_metrics
+from aqa.training.run_dir import resolve_run_dir, resume_path
+from aqa.training.trainer import build_trainer
+
+
+class LabelAgreement(Callback):
+    """Fails fast if DDP ranks hold different domain labels (they must share rank 0's fit)."""
+
+    def __init__(self, digest: str):
+        self.digest = digest
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        if not (dist.is_available() and dist.is_initialized()):
+            return
+        digests: list = [None] * dist.get_world_size()
+        dist.all_gather_object(digests, self.digest)
+        if len(set(digests)) != 1:
+            raise RuntimeError(f"domain labels differ across DDP ranks: {digests}")
+
+
+def target_stats(table, aspects: list[str], train_split: str) -> tuple[list[float], list[float]]:
+    """Per-aspect mean and std of the train targets (normalisation kept in the checkpoint)."""
+    train = table[table["split"] == train_split]
+    mean = [float(np.nanmean(train[a])) for a in aspects]
+    std = [float(np.nanstd(train[a])) for a in aspects]
+    return mean, [s if s > 1e-6 else 1.0 for s in std]
+
+
+def attach_domains(table, labels: dict[str, np.ndarray], aspects: list[str]):
+    """Adds int64 columns domain_<ASPECT> (the datamodule turns them into batch['domains'])."""
+    table = table.copy()
+    for a in aspects:
+        table[f"domain_{a}"] = np.asarray(labels.get(a, np.zeros(len(table))), dtype=np.int64)
+    return table
+
+
+def _finite(metrics: dict) -> dict:
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}
+
+
+def train(cfg) -> dict:
+    """Runs one experiment; returns the metrics written to metrics.json (on every rank)."""
+    from aqa.definers.labels import fit_domain_labels  # noqa: PLC0415 (heavy: sklearn)
+    from data_modules.datamodule import AQADataModule
+    from data_modules.manifest import load_table
+
+    started = time.time()
+    run_dir = resolve_run_dir(cfg)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    aspects = list(cfg.data.aspects)
+    sample_rate = encoder_sample_rate(cfg.model.encoder)
+    table = load_table(cfg.data)
+    domains = fit_domain_labels(cfg, table, run_dir, sample_rate)
+    table = attach_domains(table, domains.labels, aspects)
+    mean, std = target_stats(table, aspects, cfg.data.train_split)
+    module = AQAModule(
+        OmegaConf.to_container(cfg, resolve=True),
+        num_domains=dict(domains.num_domains),
+        target_mean=mean,
+        target_std=std,
+        class_weights=domains.class_weights,
+        domain_names=domains.names,
+    )
+    module.domain_table = {
+        "ids": table["id"].tolist(),
+        "labels": {a: table[f"domain_{a}"].tolist() for a in aspects},
+    }
+    datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
+    trainer, best = build_trainer(cfg, run_dir)
+    trainer.callbacks.append(LabelAgreement(domains.digest()))
+    if trainer.is_global_zero:
+        save_config(cfg, run_dir / "config.yaml")
+        for a in aspects:
+            rank_zero_info(f"[aqa] {a}: definer with {domains.num_domains.get(a, 0)} domains")
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg, run_dir))
+
+    # Final evaluation of the best checkpoint on val and every extra eval split.
+    best_path = trainer.checkpoint_callback.best_model_path or None
+    module.collect_features = True
+    metrics: dict = {}
+    trainer.validate(module, datamodule=datamodule, ckpt_path=best_path, verbose=False)
+    metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+    val_clips = module.eval_clips.get("val")
+    if datamodule.eval_split_names:
+        trainer.test(module, datamodule=datamodule, ckpt_path=best_path, verbose=False)
+        prefixes = tuple(f"{s}/" for s in datamodule.eval_split_names)
+        metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(prefixes)}
+    metrics |= best.best
+    if val_clips is not None:
+        metrics |= probe_metrics(val_clips, table, aspects, domains.names, seed=cfg.seed)
+    metrics |= {
+        "run/global_step": int(trainer.global_step),
+        "run/epochs": int(trainer.current_epoch),
+        "run/seconds": round(time.time() - started, 1),
+        "run/best_checkpoint": str(best_path or ""),
+        "data/skipped": len(getattr(datamodule, "skipped", [])),
+    }
+    if trainer.is_global_zero:
+        _write_outputs(trainer, module, metrics, run_dir, cfg)
+    return metrics
+
+
+def _write_outputs(trainer, module, metrics: dict, run_dir: Path, cfg) -> None:
+    (run_dir / "metrics.json").write_text(json.dumps(_finite(metrics), indent=2, sort_keys=True))
+    if module.encoder.mode == "lora":
+        module.encoder.save_adapters(run_dir / "adapters")
+    summary = {k: v for k, v in metrics.items() if not k.startswith("run/best")}
+    for logger in trainer.loggers:
+        if logger.__class__.__name__ == "WandbLogger":
+            logger.experiment.summary.update(_finite(summary))
+    rank_zero_info(f"[aqa] run folder: {run_dir}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="aqa train", description=__doc__)
+    parser.add_argument("experiment", help="experiment YAML (see experiments/)")
+    parser.add_argument("overrides", nargs="*", help="key=value config overrides")
+    args = parser.parse_args(argv)
+    cfg = load_config(args.experiment, args.overrides)
+    metrics = train(cfg)
+    from aqa.training.report import print_metric_table
+
+    print_metric_table(metrics, list(cfg.data.aspects))
+    return 0

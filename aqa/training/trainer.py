@@ -1,0 +1,112 @@
+"""Build the Lightning Trainer (loggers, checkpointing, early stopping, progress) from the config."""
+
+import math
+import os
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
+from lightning.pytorch.loggers import CSVLogger, WandbLogger
+from omegaconf import OmegaConf
+
+from aqa.metrics.scores import HIGHER_IS_BETTER
+
+
+class BestMetrics(Callback):
+    """Tracks the best value of every val metric over epochs (`best/val/PQ/sys_srcc`, ...)."""
+
+    def __init__(self):
+        self.best: dict[str, float] = {}
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking:
+            return
+        for key, value in trainer.callback_metrics.items():
+            if not key.startswith("val/"):
+                continue
+            value = float(value)
+            higher = HIGHER_IS_BETTER.get(key.rsplit("_", 1)[-1], True)
+            old = self.best.get(f"best/{key}")
+            if math.isnan(value):
+                continue
+            if old is None or (value > old if higher else value < old):
+                self.best[f"best/{key}"] = value
+
+    def state_dict(self) -> dict:
+        return {"best": self.best}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.best = dict(state_dict.get("best", {}))
+
+
+def _devices(value: str):
+    value = str(value).strip()
+    if value == "auto":
+        return "auto"
+    if "," in value or value.startswith("["):
+        return [int(v) for v in value.strip("[]").split(",") if v.strip()]
+    return int(value)
+
+
+def build_loggers(cfg, run_dir: Path) -> list:
+    loggers = []
+    if cfg.logger.csv:
+        loggers.append(CSVLogger(save_dir=str(run_dir), name="csv", version=""))
+    if cfg.logger.wandb and os.environ.get("WANDB_MODE", "").lower() != "disabled":
+        loggers.append(
+            WandbLogger(
+                project=cfg.logger.project,
+                entity=cfg.logger.entity,
+                name=run_dir.name,
+                save_dir=str(run_dir),
+                tags=list(cfg.logger.tags),
+                config=OmegaConf.to_container(cfg, resolve=True),
+            )
+        )
+    return loggers
+
+
+def build_trainer(cfg, run_dir: Path) -> tuple[L.Trainer, BestMetrics]:
+    ckpt = cfg.checkpoint
+    monitor_name = ckpt.monitor.replace("/", "_")
+    checkpoint = ModelCheckpoint(
+        dirpath=str(run_dir / "checkpoints"),
+        # the metric's value goes in the name; its key (with '/') does not: no sub-folders
+        filename="epoch{epoch:03d}-step{step:06d}-" + monitor_name + "{" + ckpt.monitor + ":.4f}",
+        auto_insert_metric_name=False,
+        monitor=ckpt.monitor,
+        mode=ckpt.mode,
+        save_top_k=ckpt.save_top_k,
+        save_last=ckpt.save_last,
+    )
+    best = BestMetrics()
+    callbacks = [checkpoint, best]
+    if ckpt.early_stopping_patience > 0:
+        callbacks.append(
+            EarlyStopping(monitor=ckpt.monitor, mode=ckpt.mode, patience=ckpt.early_stopping_patience)
+        )
+    t = cfg.trainer
+    if t.enable_progress_bar:
+        callbacks.append(RichProgressBar(leave=True))
+    trainer = L.Trainer(
+        accelerator=t.accelerator,
+        devices=_devices(t.devices),
+        num_nodes=t.num_nodes,
+        strategy=t.strategy,
+        precision=t.precision,
+        max_epochs=t.max_epochs,
+        max_steps=t.max_steps,
+        gradient_clip_val=t.gradient_clip_val,
+        accumulate_grad_batches=t.accumulate_grad_batches,
+        deterministic=t.deterministic,
+        log_every_n_steps=t.log_every_n_steps,
+        check_val_every_n_epoch=t.check_val_every_n_epoch,
+        limit_train_batches=t.limit_train_batches,
+        num_sanity_val_steps=t.num_sanity_val_steps,
+        enable_progress_bar=t.enable_progress_bar,
+        callbacks=callbacks,
+        logger=build_loggers(cfg, run_dir) or False,
+        default_root_dir=str(run_dir),
+        use_distributed_sampler=False,  # aqa's samplers shard by rank themselves
+    )
+    return trainer, best

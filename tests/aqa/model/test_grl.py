@@ -1,0 +1,36 @@
+import math
+
+import pytest
+import torch
+
+from aqa.model.grl import grl_lambda, reverse_grad
+
+
+def test_forward_is_identity_and_backward_is_minus_lambda():
+    x = torch.randn(4, 3, requires_grad=True)
+    lam = torch.tensor(0.7)
+    y = reverse_grad(x, lam)
+    assert torch.equal(y, x)
+    upstream = torch.randn(4, 3)
+    y.backward(upstream)
+    assert torch.allclose(x.grad, -0.7 * upstream)
+
+
+def test_zero_lambda_blocks_the_gradient():
+    x = torch.randn(5, requires_grad=True)
+    reverse_grad(x, torch.tensor(0.0)).sum().backward()
+    assert torch.count_nonzero(x.grad) == 0
+
+
+@pytest.mark.parametrize("p", [0.0, 0.1, 0.25, 0.5, 1.0])
+def test_schedule_values(p):
+    expected = 2.0 * (2.0 / (1.0 + math.exp(-10.0 * p)) - 1.0)
+    assert grl_lambda(p, lambda_max=2.0, gamma=10.0) == pytest.approx(expected)
+
+
+def test_schedule_shape():
+    assert grl_lambda(0.0, 1.0, 10.0) == 0.0
+    assert grl_lambda(1.0, 1.0, 10.0) == pytest.approx(0.99991, abs=1e-4)
+    values = [grl_lambda(p / 10, 1.0, 10.0) for p in range(11)]
+    assert values == sorted(values)
+    assert grl_lambda(2.0, 1.0, 10.0) == grl_lambda(1.0, 1.0, 10.0)  # progress is clamped
