@@ -1,0 +1,131 @@
+"""Stage 2 of docs/ARCHITECTURE.md: clip table -> batches (training crops, evaluation windows)."""
+
+import logging
+import os
+
+import lightning as L
+import numpy as np
+import pandas as pd
+from torch.utils.data import DataLoader
+
+from data_modules.audio import AudioCache
+from data_modules.datasets import Clips, CropDataset, WindowDataset, collate
+from data_modules.samplers import BucketBatchSampler, EqualLengthBatchSampler, rank_and_world
+from data_modules.usable import DataError, check_clips, enforce_skip_limit
+from data_modules.windows import eval_windows
+
+log = logging.getLogger(__name__)
+
+
+class AQADataModule(L.LightningDataModule):
+    """Batches of `table` rows for the configured aspects at the encoder's `sample_rate`.
+
+    `setup()` checks every clip once (cached), drops unusable ones into `self.skipped` (id, path, reason)
+    and raises DataError when more than `max_skip_fraction` would be dropped or a needed split is empty.
+    Each batch is the dict of the contract plus `padding_fraction` (float, share of `audio` that is
+    padding) for logging. `seed` drives shuffling; default: the global seed set by `seed_everything`.
+    """
+
+    def __init__(
+        self, cfg_data, table: pd.DataFrame, sample_rate: int, aspects: list[str], seed: int | None = None
+    ):
+        super().__init__()
+        self.cfg, self.aspects, self.sample_rate = cfg_data, list(aspects), int(sample_rate)
+        self.source = table
+        self.seed = int(os.environ.get("PL_GLOBAL_SEED", 0)) if seed is None else int(seed)
+        self.cache = AudioCache(cfg_data.cache_dir if cfg_data.cache else None, self.sample_rate)
+        self.table: pd.DataFrame | None = None  # usable rows, set by setup()
+        self.lengths: np.ndarray | None = None  # (N,) samples of each usable row
+        self.skipped: list[tuple[str, str, str]] = []
+        self._samplers: list = []
+
+    # -- setup -----------------------------------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        if self.table is None:
+            lengths, self.skipped = check_clips(
+                self.source, self.aspects, self.cache, progress=rank_and_world()[0] == 0
+            )
+            message = enforce_skip_limit(self.skipped, len(self.source), float(self.cfg.max_skip_fraction))
+            if self.skipped:
+                log.warning(message)
+            keep = lengths >= 0
+            self.table = self.source[keep].reset_index(drop=True)
+            self.lengths = lengths[keep]
+        if stage in (None, "fit"):
+            for name in (self.cfg.train_split, self.cfg.val_split):
+                self._rows(name)
+
+    @property
+    def eval_split_names(self) -> list[str]:
+        """The configured `eval_splits` that are present and non-empty (after skipping)."""
+        self.setup("test")
+        present = set(self.table["split"])
+        return [s for s in self.cfg.eval_splits if s in present]
+
+    def _rows(self, split: str) -> pd.DataFrame:
+        self.setup("test")
+        rows = self.table[self.table["split"] == split]
+        if rows.empty:
+            counts = self.table["split"].value_counts().to_dict()
+            raise DataError(
+                f"split {split!r} is empty after skipping unusable clips; usable rows per split: {counts}"
+            )
+        return rows
+
+    # -- loaders ---------------------------------------------------------------------------------------
+    def train_dataloader(self) -> DataLoader:
+        rows = self._rows(self.cfg.train_split)
+        max_samples = int(round(self.cfg.max_seconds * self.sample_rate))
+        dataset = CropDataset(
+            Clips.from_table(rows, self.aspects), self.lengths[rows.index], self.cache, max_samples
+        )
+        sampler = BucketBatchSampler(
+            dataset.crop_lengths(), self.cfg.batch_size, seed=self.seed, bucketing=self.cfg.bucketing
+        )
+        return self._loader(dataset, sampler)
+
+    def val_dataloader(self) -> DataLoader:
+        return self.eval_loader(self._rows(self.cfg.val_split), distributed=True)
+
+    def test_dataloader(self) -> list[DataLoader]:
+        return [self.eval_loader(self._rows(name), distributed=True) for name in self.eval_split_names]
+
+    def eval_loader(self, rows: pd.DataFrame, distributed: bool = False) -> DataLoader:
+        """Deterministic windows of any rows (windows of equal length per batch: no padding).
+        Rows of this module's table reuse setup()'s lengths; others are checked (cache) here."""
+        lengths = self._lengths_of(rows)
+        size = int(round(self.cfg.eval_window_seconds * self.sample_rate))
+        windows = [
+            (i, w, start, n, weight)
+            for i, length in enumerate(lengths)
+            for w, (start, n, weight) in enumerate(eval_windows(int(length), size))
+        ]
+        dataset = WindowDataset(Clips.from_table(rows, self.aspects), windows, self.cache)
+        sampler = EqualLengthBatchSampler(dataset.sizes(), self.cfg.eval_batch_size, distributed=distributed)
+        return self._loader(dataset, sampler)
+
+    def _lengths_of(self, rows: pd.DataFrame) -> np.ndarray:
+        if (
+            self.table is not None
+            and rows.index.isin(self.table.index).all()
+            and rows["id"].equals(self.table.loc[rows.index, "id"])
+        ):
+            return self.lengths[rows.index]
+        clips = Clips.from_table(rows, self.aspects)
+        return np.array(
+            [
+                self.cache.length(p, float(s), float(e))
+                for p, s, e in zip(clips.paths, clips.starts, clips.ends)
+            ],
+            dtype=np.int64,
+        )
+
+    def _loader(self, dataset, batch_sampler) -> DataLoader:
+        workers = int(self.cfg.num_workers)
+        return DataLoader(
+            dataset,
+            batch_sampler=batch_sampler,
+            collate_fn=collate,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+        )

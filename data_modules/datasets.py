@@ -1,0 +1,130 @@
+"""Map-style datasets over a clip table (training crops, evaluation windows) and the batch collate."""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from data_modules.audio import AudioCache
+
+
+@dataclass
+class Clips:
+    """Columns of a clip table as arrays, in the order the datasets index them (N rows, A aspects)."""
+
+    ids: list[str]
+    systems: list[str]
+    paths: list[str]
+    starts: np.ndarray  # (N,) seconds, NaN = file start
+    ends: np.ndarray  # (N,) seconds, NaN = file end
+    targets: np.ndarray  # (N, A) float32, NaN = missing
+    domains: np.ndarray  # (N, A) int64, from `domain_<ASPECT>` (missing column -> 0)
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame, aspects: list[str]) -> "Clips":
+        n = len(table)
+        targets = np.stack(
+            [
+                table[a].to_numpy(np.float32) if a in table else np.full(n, np.nan, np.float32)
+                for a in aspects
+            ],
+            1,
+        ).reshape(n, len(aspects))
+        domains = np.stack(
+            [
+                table[f"domain_{a}"].to_numpy(np.int64) if f"domain_{a}" in table else np.zeros(n, np.int64)
+                for a in aspects
+            ],
+            1,
+        ).reshape(n, len(aspects))
+        return cls(
+            ids=table["id"].astype(str).tolist(),
+            systems=table["system"].astype(str).tolist()
+            if "system" in table
+            else table["id"].astype(str).tolist(),
+            paths=table["path"].astype(str).tolist(),
+            starts=_seconds(table, "start"),
+            ends=_seconds(table, "end"),
+            targets=targets,
+            domains=domains,
+        )
+
+    def audio(self, cache: AudioCache, i: int, offset: int, size: int) -> np.ndarray:
+        """(size,) float32 samples [offset, offset + size) of clip i (copied out of the cache's mmap)."""
+        wav = cache.load(self.paths[i], float(self.starts[i]), float(self.ends[i]), mmap=True)
+        return np.array(wav[offset : offset + size], dtype=np.float32)
+
+    def item(self, i: int, audio: np.ndarray, window: int = 0, weight: float = 1.0) -> dict:
+        return {
+            "audio": audio,
+            "target": self.targets[i],
+            "domain": self.domains[i],
+            "window": window,
+            "weight": weight,
+            "id": self.ids[i],
+            "system": self.systems[i],
+        }
+
+
+def _seconds(table: pd.DataFrame, col: str) -> np.ndarray:
+    return table[col].to_numpy(np.float64) if col in table else np.full(len(table), math.nan)
+
+
+class CropDataset(Dataset):
+    """Training items: a random crop of at most `max_samples` (torch RNG: seeded, per worker)."""
+
+    def __init__(self, clips: Clips, lengths: np.ndarray, cache: AudioCache, max_samples: int):
+        self.clips, self.cache, self.max_samples = clips, cache, int(max_samples)
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+
+    def crop_lengths(self) -> np.ndarray:
+        return np.minimum(self.lengths, self.max_samples)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, i: int) -> dict:
+        length = int(self.lengths[i])
+        size = min(length, self.max_samples)
+        offset = int(torch.randint(0, length - size + 1, ()).item())
+        return self.clips.item(i, self.clips.audio(self.cache, i, offset, size))
+
+
+class WindowDataset(Dataset):
+    """Evaluation items: one per window (see `windows.eval_windows`), always the same samples."""
+
+    def __init__(self, clips: Clips, windows: list[tuple[int, int, int, int, int]], cache: AudioCache):
+        self.clips, self.windows, self.cache = clips, windows, cache  # (clip, window, start, size, weight)
+
+    def sizes(self) -> np.ndarray:
+        return np.array([w[3] for w in self.windows], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, k: int) -> dict:
+        i, window, start, size, weight = self.windows[k]
+        return self.clips.item(i, self.clips.audio(self.cache, i, start, size), window, float(weight))
+
+
+def collate(items: list[dict]) -> dict:
+    """Items -> the batch dict of docs/ARCHITECTURE.md (audio zero-padded to the longest row), plus
+    `padding_fraction` (float): share of `audio` that is padding, for logging."""
+    lengths = torch.tensor([len(it["audio"]) for it in items], dtype=torch.long)
+    audio = torch.zeros(len(items), int(lengths.max()) if len(items) else 0)  # (B, T)
+    for row, it in enumerate(items):
+        audio[row, : len(it["audio"])] = torch.from_numpy(it["audio"])
+    return {
+        "audio": audio,
+        "lengths": lengths,
+        "targets": torch.from_numpy(np.stack([it["target"] for it in items])).float(),  # (B, A)
+        "domains": torch.from_numpy(np.stack([it["domain"] for it in items])).long(),  # (B, A)
+        "window": torch.tensor([it["window"] for it in items], dtype=torch.long),
+        "weight": torch.tensor([it["weight"] for it in items], dtype=torch.float32),
+        "ids": [it["id"] for it in items],
+        "systems": [it["system"] for it in items],
+        "padding_fraction": 1.0 - float(lengths.sum()) / max(audio.numel(), 1),
+    }
