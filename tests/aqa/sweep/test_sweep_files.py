@@ -61,3 +61,24 @@ def test_sweep_file_is_valid_and_sets_schema_keys(path):
 @pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)
 def test_sweep_experiment_exists(path):
     assert (REPO / _experiment(load_sweep(path))).is_file()
+
+
+def _readme_commands() -> list[list[str]]:
+    text = (REPO / "sweeps" / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    lines = [line.split("#")[0].split() for block in blocks for line in block.splitlines()]
+    return [words for words in lines if words]
+
+
+def test_readme_commands_name_real_subcommands_and_files():
+    from aqa.cli import COMMANDS
+
+    commands = _readme_commands()
+    assert {c[1] for c in commands if c[0] == "aqa"} == {"sweep", "select", "train"}
+    for words in commands:
+        assert words[0] in ("aqa", "wandb"), words
+        if words[0] == "aqa":
+            assert words[1] in COMMANDS, words
+        for word in words:
+            if word.startswith(("sweeps/", "experiments/")) and "=" not in word:
+                assert (REPO / word).is_file(), word
