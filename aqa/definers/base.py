@@ -1,0 +1,52 @@
+"""The definer interface: rows (+ optional frozen embeddings) -> one int64 domain label per row."""
+
+import numpy as np
+import pandas as pd
+
+from aqa.definers.config import DefinerConfig
+
+UNKNOWN = -1  # label of a row the fitted definer cannot place (e.g. an unseen metadata value)
+
+
+class Definer:
+    """Base class. Subclasses set `name` and implement `fit` / `predict` (and extend the state).
+
+    fit(train_rows: DataFrame (N_train rows), features: (N_train, H) | None) -> self
+    predict(rows: DataFrame (N rows), features: (N, H) | None) -> (N,) int64 in [0, K) or UNKNOWN
+    """
+
+    name = ""
+    needs_embeddings = False  # True: fit/predict need the frozen-encoder embeddings of the rows
+    adversary = True  # False: the definer means "no adversary" (ERM)
+
+    def __init__(self, cfg: DefinerConfig):
+        self.cfg = cfg
+        self.names: list[str] = []  # domain names, index = label
+
+    @property
+    def needs_columns(self) -> list[str]:
+        """Table columns that fit/predict read."""
+        return []
+
+    def fit(self, train_rows: pd.DataFrame, features: np.ndarray | None) -> "Definer":
+        raise NotImplementedError
+
+    def predict(self, rows: pd.DataFrame, features: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """Plain Python values only (it goes into the checkpoint, loaded with weights_only=True)."""
+        return {"names": list(self.names)}
+
+    def load_state_dict(self, state: dict) -> "Definer":
+        self.names = list(state["names"])
+        return self
+
+    def check_k(self, k: int, n_train: int) -> None:
+        """K must be at least 1 and at most the number of train rows."""
+        if k < 1:
+            raise ValueError(f"domain definer {self.name}: k must be >= 1, got {k}")
+        if k > n_train:
+            raise ValueError(
+                f"domain definer {self.name}: k={k} is larger than the train set ({n_train} rows)"
+            )

@@ -1,0 +1,11 @@
+"""`dataset`: one domain per dataset ID (the table's `dataset` column, parsed by the manifest readers)."""
+
+from aqa.definers.metadata import MetadataDefiner
+
+
+class DatasetDefiner(MetadataDefiner):
+    name = "dataset"
+
+    @property
+    def needs_columns(self):
+        return ["dataset"]

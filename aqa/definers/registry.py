@@ -1,0 +1,26 @@
+"""Definer registry: config name -> class. A new definer is one small file plus one line here."""
+
+from aqa.definers.base import Definer
+from aqa.definers.config import DefinerConfig
+from aqa.definers.dataset import DatasetDefiner
+from aqa.definers.gmm import GMMDefiner
+from aqa.definers.kmeans import KMeansDefiner
+from aqa.definers.metadata import MetadataDefiner
+from aqa.definers.none import NoneDefiner
+from aqa.definers.random_labels import RandomDefiner
+
+DEFINERS: dict[str, type[Definer]] = {
+    "none": NoneDefiner,
+    "random": RandomDefiner,
+    "dataset": DatasetDefiner,
+    "metadata": MetadataDefiner,
+    "kmeans": KMeansDefiner,
+    "gmm": GMMDefiner,
+}
+
+
+def build_definer(cfg: DefinerConfig) -> Definer:
+    """An unfitted definer for `cfg` (name must be registered)."""
+    if cfg.name not in DEFINERS:
+        raise ValueError(f"unknown domain definer {cfg.name!r}; choose one of {sorted(DEFINERS)}")
+    return DEFINERS[cfg.name](cfg)
