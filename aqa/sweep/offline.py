@@ -155,6 +155,7 @@ def run_sweep(sweep_file: str | Path, sweep_dir: str | Path, count: int | None =
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=console,
+            transient=True,
         ) as progress:
             task = progress.add_task(
                 "trials", total=total, completed=sum(t.state in TERMINAL for t in trials)

@@ -1,0 +1,105 @@
+"""The sweeps README end to end on the generated corpus: an offline grid of 2 definers x 1 seed from
+sweeps/quickstart_grid.yaml plus one crashing trial, killed and resumed, then `aqa select` and the final
+aspect-specific training with `domain.selection=`."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aqa.sweep.command import load_sweep
+from aqa.sweep.state import SweepDir
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[3]
+SMALL = ["data.corpus.size=120", "trainer.max_epochs=1", "trainer.enable_progress_bar=false"]
+CRASH = {"name": "metadata", "columns": ["no_such_column"]}  # the real trainer fails on it: an injected crash
+
+
+def aqa(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "aqa.cli", *args], cwd=REPO, capture_output=True, text=True, **kwargs
+    )
+
+
+def small_sweep(tmp_path: Path, tiny_overrides: list[str]) -> Path:
+    """quickstart_grid.yaml with dataset + kmeans, seed 0, the crash, and small/tiny overrides in its command."""
+    sweep = load_sweep(REPO / "sweeps" / "quickstart_grid.yaml")
+    values = sweep["parameters"]["domain.definer"]["values"]
+    sweep["parameters"]["domain.definer"]["values"] = [
+        v for v in values if v["name"] in ("dataset", "kmeans")
+    ]
+    sweep["parameters"]["domain.definer"]["values"].append(CRASH)
+    sweep["parameters"]["seed"]["values"] = [0]
+    at = sweep["command"].index("${args_no_hyphens}")
+    sweep["command"][at:at] = SMALL + tiny_overrides
+    path = tmp_path / "small_grid.yaml"
+    path.write_text(yaml.safe_dump(sweep, sort_keys=False))
+    return path
+
+
+def wait_for_state(status: Path, state: str, proc: subprocess.Popen, timeout: float = 900) -> None:
+    deadline = time.time() + timeout
+    while not (status.is_file() and json.loads(status.read_text())["state"] == state):
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.time() < deadline, f"{status} never reached {state}"
+        time.sleep(0.5)
+
+
+def test_sweep_kill_resume_select_and_final_training(tmp_path, tiny_overrides):
+    sweep_file = small_sweep(tmp_path, tiny_overrides)
+    out = tmp_path / "sweep"
+
+    # start, let the first trial finish, kill the controller while the second one runs
+    command = [sys.executable, "-m", "aqa.cli", "sweep", str(sweep_file), "--dir", str(out)]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for_state(out / "trials" / "t001" / "status.json", "running", proc)
+    time.sleep(5)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 130
+    assert [t.state for t in SweepDir(out).trials()] == ["finished", "interrupted"]
+
+    # resume: the finished trial is kept, the interrupted one reruns, the crash is recorded, the grid ends
+    resumed = aqa("sweep", str(sweep_file), "--dir", str(out))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    trials = SweepDir(out).trials()
+    assert [t.params["domain.definer"]["name"] for t in trials] == ["dataset", "kmeans", "metadata"]
+    assert [t.state for t in trials] == ["finished", "finished", "failed"]
+    assert [t.status["attempt"] for t in trials] == [1, 2, 1]
+    assert "no_such_column" in (out / "trials" / "t002" / "log.txt").read_text()
+    aspects = yaml.safe_load((out / "runs" / "t000" / "config.yaml").read_text())["data"]["aspects"]
+    for t in trials[:2]:
+        assert all(f"best/val/{a}/sys_srcc" in t.metrics for a in aspects), sorted(t.metrics)
+
+    # select on validation data
+    selected = aqa("select", str(out))
+    assert selected.returncode == 0, selected.stdout + selected.stderr
+    selection = yaml.safe_load((out / "selection.yaml").read_text())
+    assert list(selection) == aspects
+    assert {s["name"] for s in selection.values()} <= {"dataset", "kmeans"}
+    assert "2 finished trials, 1 failed" in (out / "selection.md").read_text()
+    assert (out / "selection.png").stat().st_size > 0
+
+    # the final model: each aspect trained against its own selected definer
+    final_dir = tmp_path / "final"
+    env = {**os.environ, "AQA_RUN_DIR": str(final_dir)}
+    final = aqa(
+        "train",
+        "experiments/quickstart.yaml",
+        f"domain.selection={out / 'selection.yaml'}",
+        *SMALL,
+        *tiny_overrides,
+        env=env,
+    )
+    assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-3000:]
+    domains = json.loads((final_dir / "domains" / "domains.json").read_text())
+    assert domains["definers"] == selection
+    metrics = json.loads((final_dir / "metrics.json").read_text())
+    assert all(f"best/val/{a}/sys_srcc" in metrics for a in aspects)
