@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from aqa.quickstart import GRID, quickstart_sweep
 from aqa.sweep.command import load_sweep
 from aqa.sweep.state import SweepDir
 
@@ -31,15 +32,10 @@ def aqa(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def small_sweep(tmp_path: Path, tiny_overrides: list[str]) -> Path:
     """quickstart_grid.yaml with dataset + kmeans, seed 0, the crash, and small/tiny overrides in its command."""
-    sweep = load_sweep(REPO / "sweeps" / "quickstart_grid.yaml")
-    values = sweep["parameters"]["domain.definer"]["values"]
-    sweep["parameters"]["domain.definer"]["values"] = [
-        v for v in values if v["name"] in ("dataset", "kmeans")
-    ]
+    sweep = quickstart_sweep(
+        load_sweep(GRID), seeds=1, definers=["dataset", "kmeans"], overrides=SMALL + tiny_overrides
+    )
     sweep["parameters"]["domain.definer"]["values"].append(CRASH)
-    sweep["parameters"]["seed"]["values"] = [0]
-    at = sweep["command"].index("${args_no_hyphens}")
-    sweep["command"][at:at] = SMALL + tiny_overrides
     path = tmp_path / "small_grid.yaml"
     path.write_text(yaml.safe_dump(sweep, sort_keys=False))
     return path

@@ -1,0 +1,41 @@
+"""`aqa quickstart`: the quickstart grid narrowed and run end to end on the generated corpus."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aqa.quickstart import GRID, main, quickstart_sweep
+from aqa.sweep.command import load_sweep
+from aqa.sweep.state import SweepDir
+
+
+def test_quickstart_sweep_narrows_the_grid_and_places_overrides():
+    base = load_sweep(GRID)
+    sweep = quickstart_sweep(base, seeds=2, definers=["none", "kmeans"], overrides=["trainer.max_epochs=1"])
+    assert [v["name"] for v in sweep["parameters"]["domain.definer"]["values"]] == ["none", "kmeans"]
+    assert sweep["parameters"]["seed"] == {"values": [0, 1]}
+    assert sweep["command"][-2:] == ["trainer.max_epochs=1", "${args_no_hyphens}"]
+    experiment = Path(sweep["command"][2])
+    assert experiment.is_absolute() and experiment.name == "quickstart.yaml"
+    assert base == load_sweep(GRID)  # the file's config is not modified in place
+    with pytest.raises(ValueError, match="nope"):
+        quickstart_sweep(base, definers=["nope"])
+
+
+@pytest.mark.slow
+def test_quickstart_runs_sweep_and_selection(tmp_path, tiny_overrides):
+    overrides = [
+        "data.corpus.size=120",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        *tiny_overrides,
+    ]
+    assert main(["--dir", str(tmp_path), "--seeds", "1", "--definers", "none,dataset", *overrides]) == 0
+    trials = SweepDir(tmp_path / "sweep").trials()
+    assert sorted(t.params["domain.definer"]["name"] for t in trials) == ["dataset", "none"]
+    assert all(t.state == "finished" for t in trials)
+    selection = yaml.safe_load((tmp_path / "sweep" / "selection.yaml").read_text())
+    assert selection and {s["name"] for s in selection.values()} <= {"none", "dataset"}
+    table = (tmp_path / "sweep" / "selection.md").read_text()
+    assert "test_ood/utt_srcc" in table and "probe/acc" in table
