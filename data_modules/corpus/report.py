@@ -1,0 +1,84 @@
+"""Measured shortcut strength of a generated corpus: eta squared of each aspect's MOS by a grouping.
+
+python -m data_modules.corpus.report CORPUS_DIR      (or: aqa generate --report)
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data_modules.corpus import recipe
+
+MANIFEST = "manifest.jsonl"
+TRUTH = "truth.csv"
+
+
+def eta_squared(values, groups) -> float:
+    """Share of the variance of `values` explained by group means (one-way ANOVA SS_between / SS_total)."""
+    frame = pd.DataFrame({"v": np.asarray(values, dtype=float), "g": np.asarray(groups)})
+    total = ((frame["v"] - frame["v"].mean()) ** 2).sum()
+    if total == 0:
+        return 0.0
+    means = frame.groupby("g")["v"].transform("mean")
+    return float(((means - frame["v"].mean()) ** 2).sum() / total)
+
+
+def load_corpus(corpus_dir) -> pd.DataFrame:
+    """Manifest rows (MOS = mean rating) joined with the hidden truth (family, factors, true scores)."""
+    corpus_dir = Path(corpus_dir)
+    with open(corpus_dir / MANIFEST, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    table = pd.DataFrame(rows)
+    for aspect in recipe.ASPECTS:
+        table[aspect] = table[aspect].map(np.mean)
+    truth = pd.read_csv(corpus_dir / TRUTH, dtype={"id": str})
+    return table.merge(truth, on="id", validate="one_to_one")
+
+
+def shortcut_table(clips: pd.DataFrame) -> pd.DataFrame:
+    """eta^2 per aspect (rows) of: train MOS by dataset, by hidden family and by system; test_ood MOS by
+    family; and the R^2 of the MOS explained by the true score (the genuine signal), on train."""
+    train = clips[clips["split"] == "train"]
+    ood = clips[clips["split"] == "test_ood"]
+    rows = {}
+    for aspect in recipe.ASPECTS:
+        mos, truth = train[aspect].to_numpy(float), train[f"{aspect}_true"].to_numpy(float)
+        rows[aspect] = {
+            "train|dataset": eta_squared(mos, train["dataset"]),
+            "train|family": eta_squared(mos, train["family"]),
+            "train|system": eta_squared(mos, train["system"]),
+            "test_ood|family": eta_squared(ood[aspect], ood["family"]) if len(ood) else float("nan"),
+            "train R2 true": float(np.corrcoef(mos, truth)[0, 1] ** 2) if len(train) > 1 else float("nan"),
+        }
+    return pd.DataFrame(rows).T
+
+
+def format_report(clips: pd.DataFrame) -> str:
+    counts = clips["split"].value_counts().reindex(["train", "val", "test", "test_ood"]).fillna(0).astype(int)
+    systems = clips.groupby("split")["system"].nunique().reindex(counts.index).fillna(0).astype(int)
+    lines = [
+        "clips per split:   " + "  ".join(f"{s}={c}" for s, c in counts.items()),
+        "systems per split: " + "  ".join(f"{s}={c}" for s, c in systems.items()),
+        "",
+        "eta^2 of MOS explained by a grouping (R2 true: squared correlation of MOS with the true score)",
+        shortcut_table(clips).to_string(float_format=lambda v: f"{v:.3f}"),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m data_modules.corpus.report", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("corpus_dir", help="folder holding manifest.jsonl and truth.csv")
+    args = parser.parse_args(argv)
+    print(format_report(load_corpus(args.corpus_dir)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
