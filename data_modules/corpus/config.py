@@ -6,7 +6,7 @@ from dataclasses import dataclass
 @dataclass
 class CorpusConfig:
     enabled: bool = False  # true: generate (once, cached) and use it instead of data.manifest
-    dir: str = "~/.cache/aqa/corpus"  # where audio + manifest.csv are written (a subfolder per settings)
+    dir: str = "~/.cache/aqa/corpus"  # where audio + manifest.jsonl are written (a subfolder per settings)
     seed: int = 0
     size: int = 600  # number of clips in train+val+test+test_ood
     sample_rate: int = 24000
