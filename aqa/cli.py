@@ -2,6 +2,7 @@
 
 import importlib
 import sys
+import warnings
 
 # subcommand -> (module:function taking argv, one-line help). Each function parses its own arguments.
 COMMANDS = {
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[0] not in COMMANDS:
         print(f"aqa: unknown command {argv[0]!r}\n\n{_usage()}", file=sys.stderr)
         return 2
+    warnings.filterwarnings("ignore", message=".*treespec.*")  # lightning's pytree shim on torch >= 2.10
     module_name, func_name = COMMANDS[argv[0]][0].split(":")
     func = getattr(importlib.import_module(module_name), func_name)
     return int(func(argv[1:]) or 0)

@@ -32,10 +32,17 @@ def _merge(base: DictConfig, other, source: str) -> DictConfig:
 
 
 def load_config(
-    experiment: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+    experiment: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    base: dict | None = None,
 ) -> DictConfig:
-    """Schema defaults <- experiment YAML <- dotlist overrides. Unknown keys raise ConfigError naming the key."""
+    """Schema defaults <- `base` (e.g. a checkpoint's config) <- experiment YAML <- dotlist overrides.
+
+    Unknown keys raise ConfigError naming the key.
+    """
     cfg = OmegaConf.structured(AQAConfig)
+    if base is not None:
+        cfg = _merge(cfg, base, "the stored config")
     if experiment is not None:
         path = Path(experiment)
         if not path.is_file():

@@ -116,6 +116,7 @@ class Encoder(nn.Module):
             base.feature_extractor._freeze_parameters()  # else backprop still runs through the convs
         if getattr(base, "masked_spec_embed", None) is not None:
             base.masked_spec_embed.requires_grad_(False)  # only used by time masking (off): unused under DDP
+        base.train()  # from_pretrained returns eval mode; Lightning switches modes from here on
         self.model = base
         if enc.mode == "lora":
             from peft import LoraConfig as PeftLoraConfig

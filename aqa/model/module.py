@@ -72,6 +72,7 @@ class AQAModule(L.LightningModule):
         self.collect_features = False  # final evaluation keeps pooled features for the domain probe
         self._rows: dict[str, EvalRows] = {}
         self.eval_clips: dict[str, object] = {}  # stage -> per-clip frame of the last evaluation
+        self.last_metrics: dict[str, float] = {}  # float64 values of the last evaluation, every stage
 
     # ---- forward -----------------------------------------------------------------------------------
     def forward(self, audio: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -144,6 +145,7 @@ class AQAModule(L.LightningModule):
             metrics = split_metrics(clips, self.aspects, stage, self.domain_names)
             self.log_dict(metrics)  # identical on every rank: computed from the gathered rows
             self.eval_clips[stage] = clips
+            self.last_metrics |= metrics
         self._rows = {}
 
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:

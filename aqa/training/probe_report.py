@@ -1,6 +1,7 @@
 """After training: how much domain information is left in each aspect's learned pooled embedding (val split)."""
 
 import numpy as np
+import pandas as pd
 
 
 def probe_metrics(clips, table, aspects: list[str], domain_names: dict, seed: int = 0) -> dict[str, float]:
@@ -15,7 +16,8 @@ def probe_metrics(clips, table, aspects: list[str], domain_names: dict, seed: in
     if "_feature" not in clips or len(clips) < 4:
         return {}
     features = np.stack(clips["_feature"].to_numpy())  # (N, A, D)
-    dataset = clips["id"].map(dict(zip(table["id"], table["dataset"], strict=False))).astype(str).to_numpy()
+    dataset_names = clips["id"].map(dict(zip(table["id"], table["dataset"], strict=False))).astype(str)
+    dataset = pd.factorize(dataset_names, sort=True)[0]
     out: dict[str, float] = {}
     for i, a in enumerate(aspects):
         if len(np.unique(dataset)) >= 2:

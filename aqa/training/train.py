@@ -98,12 +98,12 @@ def train(cfg) -> dict:
     module.collect_features = True
     metrics: dict = {}
     trainer.validate(module, datamodule=datamodule, ckpt_path=best_path, verbose=False)
-    metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+    metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith("val/")}
     val_clips = module.eval_clips.get("val")
     if datamodule.eval_split_names:
         trainer.test(module, datamodule=datamodule, ckpt_path=best_path, verbose=False)
         prefixes = tuple(f"{s}/" for s in datamodule.eval_split_names)
-        metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(prefixes)}
+        metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith(prefixes)}
     metrics |= best.best
     if val_clips is not None:
         metrics |= probe_metrics(val_clips, table, aspects, domains.names, seed=cfg.seed)

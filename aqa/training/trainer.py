@@ -2,6 +2,7 @@
 
 import math
 import os
+import time
 from pathlib import Path
 
 import lightning as L
@@ -18,13 +19,12 @@ class BestMetrics(Callback):
     def __init__(self):
         self.best: dict[str, float] = {}
 
-    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+    def on_validation_end(self, trainer, pl_module) -> None:  # after the module's epoch-end metrics
         if trainer.sanity_checking:
             return
-        for key, value in trainer.callback_metrics.items():
+        for key, value in pl_module.last_metrics.items():
             if not key.startswith("val/"):
                 continue
-            value = float(value)
             higher = HIGHER_IS_BETTER.get(key.rsplit("_", 1)[-1], True)
             old = self.best.get(f"best/{key}")
             if math.isnan(value):
@@ -51,7 +51,9 @@ def _devices(value: str):
 def build_loggers(cfg, run_dir: Path) -> list:
     loggers = []
     if cfg.logger.csv:
-        loggers.append(CSVLogger(save_dir=str(run_dir), name="csv", version=""))
+        # a resumed run logs to its own file instead of rewriting the first one
+        version = f"resumed-{time.strftime('%Y%m%d-%H%M%S')}" if cfg.run.resume else ""
+        loggers.append(CSVLogger(save_dir=str(run_dir), name="csv", version=version))
     if cfg.logger.wandb and os.environ.get("WANDB_MODE", "").lower() != "disabled":
         loggers.append(
             WandbLogger(

@@ -1,0 +1,31 @@
+"""Load a trained model and its config from a checkpoint (for eval and predict)."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aqa.config import load_config
+from aqa.model.encoder import encoder_sample_rate
+from aqa.model.module import AQAModule
+
+
+def load_checkpoint(path: str | Path, overrides: list[str] = ()) -> tuple[AQAModule, object, int]:
+    """-> (module in eval mode, config = stored config <- overrides, encoder sample rate)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    stored = torch.load(path, map_location="cpu", weights_only=False)["hyper_parameters"]["config"]
+    cfg = load_config(None, list(overrides), base=stored)
+    module = AQAModule.load_from_checkpoint(path, map_location="cpu").eval()
+    return module, cfg, encoder_sample_rate(cfg.model.encoder)
+
+
+def domains_from_checkpoint(module: AQAModule, table, aspects: list[str]):
+    """Adds domain_<ASPECT> columns from the labels stored at training time (ids not seen then: -1)."""
+    table = table.copy()
+    stored = module.domain_table or {"ids": [], "labels": {}}
+    for a in aspects:
+        lookup = dict(zip(stored["ids"], stored["labels"].get(a, []), strict=False))
+        table[f"domain_{a}"] = np.array([lookup.get(i, -1) for i in table["id"]], dtype=np.int64)
+    return table

@@ -1,0 +1,53 @@
+"""`aqa eval CHECKPOINT [key=value ...]`: metrics of a checkpoint on the configured val and eval splits."""
+
+import argparse
+import json
+from pathlib import Path
+
+import lightning as L
+
+from aqa.training.checkpoint import domains_from_checkpoint, load_checkpoint
+from aqa.training.report import print_metric_table
+from aqa.training.trainer import _devices
+
+
+def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[str, float], list[str]]:
+    """-> (metrics, aspects). Same data pipeline, labels and metric code as training: reproduces metrics.json."""
+    from data_modules.datamodule import AQADataModule
+    from data_modules.manifest import load_table
+
+    module, cfg, sample_rate = load_checkpoint(checkpoint, overrides)
+    aspects = list(cfg.data.aspects)
+    table = domains_from_checkpoint(module, load_table(cfg.data), aspects)
+    datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
+    trainer = L.Trainer(
+        accelerator=cfg.trainer.accelerator,
+        devices=_devices(cfg.trainer.devices),
+        strategy=cfg.trainer.strategy,
+        precision=cfg.trainer.precision,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=cfg.trainer.enable_progress_bar,
+        use_distributed_sampler=False,
+    )
+    metrics: dict[str, float] = {}
+    trainer.validate(module, datamodule=datamodule, verbose=False)
+    metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith("val/")}
+    if datamodule.eval_split_names:
+        trainer.test(module, datamodule=datamodule, verbose=False)
+        prefixes = tuple(f"{s}/" for s in datamodule.eval_split_names)
+        metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith(prefixes)}
+    return metrics, aspects
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="aqa eval", description=__doc__)
+    parser.add_argument("checkpoint")
+    parser.add_argument("overrides", nargs="*", help="key=value overrides of the stored config")
+    parser.add_argument("--out", help="also write the metrics to this JSON file")
+    args = parser.parse_args(argv)
+    metrics, aspects = evaluate(args.checkpoint, args.overrides)
+    print_metric_table(metrics, aspects)
+    if args.out:
+        Path(args.out).write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    return 0

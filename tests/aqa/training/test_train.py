@@ -1,0 +1,96 @@
+"""End to end on CPU: `aqa train` writes the run folder, `aqa eval` reproduces it, resume continues."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from aqa.cli import main as aqa
+from aqa.config import load_config
+from aqa.training.evaluate import evaluate
+from aqa.training.train import train
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def dat_run(train_overrides, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("dat-run")
+    overrides = [*train_overrides, "domain.definer=dataset", f"run.dir={run_dir}"]
+    assert aqa(["train", _experiment(tmp_path_factory), *overrides]) == 0
+    return run_dir
+
+
+def _experiment(tmp_path_factory):
+    path = tmp_path_factory.mktemp("exp") / "exp.yaml"
+    path.write_text("# test experiment: everything comes from the overrides\nseed: 0\n")
+    return str(path)
+
+
+def test_dat_run_writes_the_run_folder(dat_run):
+    for name in ("config.yaml", "metrics.json", "checkpoints/last.ckpt", "adapters/adapter_config.json"):
+        assert (dat_run / name).is_file(), name
+    assert list((dat_run / "domains").iterdir()), "domain labels are saved with the run"
+    ckpts = [p.name for p in (dat_run / "checkpoints").glob("*.ckpt")]
+    assert all("/" not in n for n in ckpts) and len(ckpts) >= 2
+    metrics = json.loads((dat_run / "metrics.json").read_text())
+    for key in ("val/PQ/sys_srcc", "val/mean/sys_srcc", "test/CU/utt_lcc", "best/val/PQ/sys_srcc"):
+        assert key in metrics, key
+    assert "probe/PQ/dataset_acc" in metrics and "probe/PQ/acc" in metrics
+    logged = pd.read_csv(dat_run / "csv" / "metrics.csv")
+    assert {
+        "train/PQ/domain_loss",
+        "train/PQ/domain_acc",
+        "train/PQ/domain_chance",
+        "train/grl_lambda",
+    } <= set(logged.columns)
+    assert logged["train/PQ/domain_chance"].dropna().iloc[0] == pytest.approx(1 / 3)  # 3 source datasets
+    lam = logged["train/grl_lambda"].dropna().to_numpy()
+    assert lam[0] == 0.0 and (lam[1:] >= lam[:-1]).all() and lam[-1] > 0.5
+
+
+def test_eval_reproduces_the_run_metrics(dat_run):
+    stored = json.loads((dat_run / "metrics.json").read_text())
+    metrics, aspects = evaluate(stored["run/best_checkpoint"])
+    assert aspects == ["PQ", "PC", "CE", "CU"]
+    keys = [k for k in metrics if k.startswith(("val/", "test/"))]
+    assert keys
+    for key in keys:
+        if stored.get(key) is None:  # NaN (e.g. a constant split) is stored as null
+            assert metrics[key] != metrics[key]
+        else:
+            assert metrics[key] == pytest.approx(stored[key], abs=1e-9), key
+
+
+def test_checkpoint_keeps_normalisation_and_labels(dat_run):
+    ckpt = torch.load(dat_run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert "target_mean" in ckpt["state_dict"] and "target_std" in ckpt["state_dict"]
+    table = ckpt["aqa_domain_table"]
+    assert len(table["ids"]) == 52 and set(table["labels"]["PQ"]) == {0, 1, 2}
+
+
+def test_erm_run_has_no_adversary(train_overrides, tmp_path):
+    cfg = load_config(
+        None, [*train_overrides, "domain.definer=none", f"run.dir={tmp_path}", "trainer.max_epochs=1"]
+    )
+    metrics = train(cfg)
+    assert "val/PQ/sys_srcc" in metrics and "probe/PQ/acc" not in metrics
+    assert "probe/PQ/dataset_acc" in metrics  # ERM and DAT compare on the dataset probe
+    logged = pd.read_csv(tmp_path / "csv" / "metrics.csv")
+    assert not any("domain_loss" in c for c in logged.columns)
+
+
+def test_resume_continues_where_it_stopped(train_overrides, tmp_path):
+    base = [*train_overrides, "domain.definer=random", "domain.definer.k=2", f"run.dir={tmp_path}"]
+    first = train(load_config(None, [*base, "trainer.max_epochs=1"]))
+    steps_per_epoch = first["run/global_step"]
+    assert steps_per_epoch > 0
+    resumed = train(load_config(None, [*base, "trainer.max_epochs=2", "run.resume=last"]))
+    assert resumed["run/global_step"] == 2 * steps_per_epoch
+    first_log = pd.read_csv(tmp_path / "csv" / "metrics.csv")
+    (resumed_log,) = (tmp_path / "csv").glob("resumed-*/metrics.csv")
+    trained = pd.read_csv(resumed_log).dropna(subset=["train/loss"])
+    assert set(first_log.dropna(subset=["train/loss"])["epoch"].astype(int)) == {0}
+    assert set(trained["epoch"].astype(int)) == {1}  # the resumed run trained epoch 1 only
+    assert trained["step"].min() >= steps_per_epoch
