@@ -40,10 +40,21 @@ class AQADataModule(L.LightningDataModule):
         self._samplers: list = []
 
     # -- setup -----------------------------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Lightning runs this once per node before `setup()`: fill the cache, so other ranks only read it."""
+        if self.cache.dir is not None:
+            check_clips(
+                self.source, self.aspects, self.cache, threads=self._threads, description="caching audio"
+            )
+
     def setup(self, stage: str | None = None) -> None:
         if self.table is None:
             lengths, self.skipped = check_clips(
-                self.source, self.aspects, self.cache, progress=rank_and_world()[0] == 0
+                self.source,
+                self.aspects,
+                self.cache,
+                progress=rank_and_world()[0] == 0,
+                threads=self._threads,
             )
             message = enforce_skip_limit(self.skipped, len(self.source), float(self.cfg.max_skip_fraction))
             if self.skipped:
@@ -71,6 +82,10 @@ class AQADataModule(L.LightningDataModule):
                 f"split {split!r} is empty after skipping unusable clips; usable rows per split: {counts}"
             )
         return rows
+
+    @property
+    def _threads(self) -> int:
+        return max(1, int(self.cfg.num_workers))
 
     # -- loaders ---------------------------------------------------------------------------------------
     def train_dataloader(self) -> DataLoader:

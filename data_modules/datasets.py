@@ -114,11 +114,11 @@ def collate(items: list[dict]) -> dict:
     """Items -> the batch dict of docs/ARCHITECTURE.md (audio zero-padded to the longest row), plus
     `padding_fraction` (float): share of `audio` that is padding, for logging."""
     lengths = torch.tensor([len(it["audio"]) for it in items], dtype=torch.long)
-    audio = torch.zeros(len(items), int(lengths.max()) if len(items) else 0)  # (B, T)
+    audio = np.zeros((len(items), int(lengths.max()) if len(items) else 0), dtype=np.float32)  # (B, T)
     for row, it in enumerate(items):
-        audio[row, : len(it["audio"])] = torch.from_numpy(it["audio"])
+        audio[row, : len(it["audio"])] = it["audio"]  # numpy: several times faster than torch item copies
     return {
-        "audio": audio,
+        "audio": torch.from_numpy(audio),
         "lengths": lengths,
         "targets": torch.from_numpy(np.stack([it["target"] for it in items])).float(),  # (B, A)
         "domains": torch.from_numpy(np.stack([it["domain"] for it in items])).long(),  # (B, A)
@@ -126,5 +126,5 @@ def collate(items: list[dict]) -> dict:
         "weight": torch.tensor([it["weight"] for it in items], dtype=torch.float32),
         "ids": [it["id"] for it in items],
         "systems": [it["system"] for it in items],
-        "padding_fraction": 1.0 - float(lengths.sum()) / max(audio.numel(), 1),
+        "padding_fraction": 1.0 - float(lengths.sum()) / max(audio.size, 1),
     }

@@ -20,7 +20,7 @@ def decode(path: str, sample_rate: int, start: float = math.nan, end: float = ma
     try:
         with sf.SoundFile(path) as f:
             rate = f.samplerate
-            first = 0 if math.isnan(start) else int(round(start * rate))
+            first = 0 if math.isnan(start) else min(int(round(start * rate)), f.frames)
             last = f.frames if math.isnan(end) else min(int(round(end * rate)), f.frames)
             if first > 0:
                 f.seek(first)

@@ -1,7 +1,8 @@
 """Aspect names: the short names used by aqa and the long names of the published AES/track 2 files."""
 
+import math
+
 import numpy as np
-import pandas as pd
 
 # Documented mapping (audiobox-aesthetics axes). A config may list either name; the table column is named
 # exactly as the config lists it.
@@ -29,6 +30,9 @@ def is_rating_list(value) -> bool:
 def mean_rating(value):
     """Target of one cell: a number as is, a list of rater scores -> its mean (NaN if empty)."""
     if is_rating_list(value):
-        numbers = pd.to_numeric(pd.Series(list(value), dtype=object), errors="coerce")
-        return float(numbers.mean()) if len(numbers) and numbers.notna().all() else value
+        try:
+            numbers = [float(v) for v in value]
+        except (TypeError, ValueError):
+            return value  # reported as non-numeric by the caller
+        return sum(numbers) / len(numbers) if numbers else math.nan
     return value

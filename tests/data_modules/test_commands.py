@@ -1,0 +1,83 @@
+"""`aqa validate` and `aqa prepare` on small manifests with placeholder audio."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+
+from aqa.cli import main as aqa
+
+SR = 16000
+
+
+@pytest.fixture
+def experiment(tmp_path, clips, tiny_overrides):
+    """An experiment YAML over 10 tones (train/val/test); returns (yaml path, table, overrides)."""
+    table = clips(
+        tmp_path,
+        [
+            (0.4 + 0.05 * k, SR, 1 + k % 2, ["train", "train", "val", "test"][k % 4], f"s{k}")
+            for k in range(10)
+        ],
+    )
+    table.to_csv(tmp_path / "m.csv", index=False)
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump({"data": {"manifest": str(tmp_path / "m.csv"), "aspects": ["PQ", "CE"]}}))
+    return path, table, [*tiny_overrides, f"data.cache_dir={tmp_path}/cache"]
+
+
+def test_validate_clean_manifest(experiment, capsys):
+    path, _, overrides = experiment
+    assert aqa(["validate", str(path), *overrides]) == 0
+    out = capsys.readouterr().out
+    assert "no problems found" in out and "10 rows per split" in out
+
+
+def test_validate_reports_counts_and_first_rows(experiment, capsys):
+    path, table, overrides = experiment
+    folder = path.parent
+    (folder / "audio/c1.wav").unlink()
+    sf.write(folder / "audio/c5.wav", np.zeros(SR), SR)
+    table["PQ"] = table["PQ"].astype(float)
+    table.loc[4, "PQ"] = 12.0  # outside [1, 10]
+    table.loc[6, "CE"] = np.nan  # partial MOS: a warning
+    table.loc[8, "id"] = "c9"  # duplicate
+    table.to_csv(folder / "m.csv", index=False)
+    assert aqa(["validate", str(path), *overrides]) == 1
+    out = capsys.readouterr().out
+    for kind, count in [
+        ("missing_file", 1),
+        ("silent", 1),
+        ("out_of_scale", 1),
+        ("missing_mos", 1),
+        ("duplicate_id", 2),
+    ]:
+        assert f"│ {kind}" in out and f"{kind} (first {min(count, 3)} of {count})" in out
+    assert f"row 1 (id c1, file {folder}/audio/c1.wav): audio file not found" in out
+    assert f"row 5 (id c5, file {folder}/audio/c5.wav): audio is all silent" in out
+    assert "row 4 (id c4," in out and "PQ=12 outside data.scale [1, 10]" in out
+    assert "too_many_skips" in out  # 2 of 10 > 0.05
+
+
+def test_validate_missing_aspect(experiment, capsys):
+    path, _, overrides = experiment
+    assert aqa(["validate", str(path), *overrides, "data.aspects=[PQ,CU]"]) == 1
+    assert "aspect 'CU' from data.aspects is not a column" in capsys.readouterr().out
+
+
+def test_prepare_builds_the_cache(experiment, capsys):
+    path, _, overrides = experiment
+    assert aqa(["prepare", str(path), *overrides]) == 0
+    cached = list((path.parent / "cache").rglob("*.npy"))
+    assert len(cached) == 10
+    assert "cached 10 clip(s)" in capsys.readouterr().out
+    mtimes = sorted(p.stat().st_mtime_ns for p in cached)
+    assert aqa(["prepare", str(path), *overrides]) == 0  # second run: nothing rewritten
+    assert sorted(p.stat().st_mtime_ns for p in cached) == mtimes
+
+
+def test_prepare_stops_on_too_many_skips(experiment, capsys):
+    path, _, overrides = experiment
+    (path.parent / "audio/c0.wav").write_bytes(b"junk")
+    assert aqa(["prepare", str(path), *overrides]) == 1
+    assert "1 unreadable > data.max_skip_fraction=0.05" in capsys.readouterr().out
