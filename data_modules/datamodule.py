@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from data_modules.audio import AudioCache
 from data_modules.datasets import Clips, CropDataset, WindowDataset, collate
 from data_modules.samplers import BucketBatchSampler, EqualLengthBatchSampler, rank_and_world
-from data_modules.usable import DataError, check_clips, enforce_skip_limit
+from data_modules.usable import DataError, check_clips, enforce_skip_limit, skip_summary
 from data_modules.windows import eval_windows
 
 log = logging.getLogger(__name__)
@@ -107,12 +107,14 @@ class AQADataModule(L.LightningDataModule):
 
     def eval_loader(self, rows: pd.DataFrame, distributed: bool = False) -> DataLoader:
         """Deterministic windows of any rows (windows of equal length per batch: no padding).
-        Rows of this module's table reuse setup()'s lengths; others are checked (cache) here."""
+        Rows of this module's table reuse setup()'s lengths; others are checked (cached) here, and
+        unusable ones are left out with a counted warning (their ids get no batch)."""
         lengths = self._lengths_of(rows)
         size = int(round(self.cfg.eval_window_seconds * self.sample_rate))
         windows = [
             (i, w, start, n, weight)
             for i, length in enumerate(lengths)
+            if length >= 0
             for w, (start, n, weight) in enumerate(eval_windows(int(length), size))
         ]
         dataset = WindowDataset(Clips.from_table(rows, self.aspects), windows, self.cache)
@@ -120,20 +122,15 @@ class AQADataModule(L.LightningDataModule):
         return self._loader(dataset, sampler)
 
     def _lengths_of(self, rows: pd.DataFrame) -> np.ndarray:
-        if (
-            self.table is not None
-            and rows.index.isin(self.table.index).all()
-            and rows["id"].equals(self.table.loc[rows.index, "id"])
-        ):
+        """(N,) samples per row, -1 = unusable."""
+        own = self.table is not None and rows.index.isin(self.table.index).all()
+        if own and rows["id"].equals(self.table.loc[rows.index, "id"]):
             return self.lengths[rows.index]
-        clips = Clips.from_table(rows, self.aspects)
-        return np.array(
-            [
-                self.cache.length(p, float(s), float(e))
-                for p, s, e in zip(clips.paths, clips.starts, clips.ends)
-            ],
-            dtype=np.int64,
-        )
+        lengths, skipped = check_clips(rows, [], self.cache, progress=False, threads=self._threads)
+        if skipped:
+            first = "; ".join(f"id {i} ({reason}): {path}" for i, path, reason in skipped[:5])
+            log.warning(f"eval_loader: {skip_summary(skipped, len(rows))}. First: {first}")
+        return lengths
 
     def _loader(self, dataset, batch_sampler) -> DataLoader:
         workers = int(self.cfg.num_workers)

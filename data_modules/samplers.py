@@ -24,6 +24,17 @@ def shard(batches: list[list[int]], rank: int, world: int) -> list[list[int]]:
     return padded[rank::world]
 
 
+class EpochHolder:
+    """Lightning calls `set_epoch` on `loader.sampler` and `loader.batch_sampler.sampler`, never on the
+    batch sampler itself: batch samplers expose one of these as `.sampler`."""
+
+    def __init__(self):
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+
 class BucketBatchSampler(Sampler[list[int]]):
     """Training batches, shuffled per epoch from `seed + epoch`.
 
@@ -43,12 +54,16 @@ class BucketBatchSampler(Sampler[list[int]]):
         pool_batches: int = 50,
     ):
         self.lengths = np.asarray(lengths, dtype=np.int64)
-        self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
+        self.batch_size, self.seed, self.sampler = int(batch_size), int(seed), EpochHolder()
         self.bucketing, self.shuffle, self.drop_last = bucketing, shuffle, drop_last
         self.pool = int(pool_batches) * self.batch_size
 
+    @property
+    def epoch(self) -> int:
+        return self.sampler.epoch
+
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+        self.sampler.set_epoch(epoch)
 
     def global_batches(self) -> list[list[int]]:
         """All batches of this epoch, before sharding (identical on every rank)."""

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from data_modules.audio import AudioCache
 from data_modules.manifest import Problem, read_manifest
+from data_modules.manifest.paths import PLACEHOLDER
 from data_modules.usable import check_clips
 
 # audio / label problems that training skips (counted); everything else stops training
@@ -60,8 +61,9 @@ def validate_manifest(cfg_data, sample_rate: int, progress: bool = True) -> Repo
     cache = AudioCache(cfg_data.cache_dir if cfg_data.cache else None, sample_rate)
     threads = max(1, int(cfg_data.num_workers))
     lengths, skipped = check_clips(table, aspects, cache, progress=progress, threads=threads)
-    for i, (_, _, reason) in zip(np.flatnonzero(lengths < 0), skipped):  # both in row order
-        report.problems.append(_row_problem(table, i, reason, _REASONS[reason]))
+    for i, (_, path, reason) in zip(np.flatnonzero(lengths < 0), skipped):  # both in row order
+        hint = " (set data.root to replace /your_path)" if path.startswith(PLACEHOLDER + "/") else ""
+        report.problems.append(_row_problem(table, i, reason, _REASONS[reason] + hint))
     usable = pd.Series(lengths >= 0, index=table.index)
     for split, rows in table.groupby("split").groups.items():
         report.splits[str(split)] = (len(rows), int(usable[rows].sum()))

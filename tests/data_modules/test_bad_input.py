@@ -143,3 +143,19 @@ def test_empty_manifest_split_from_ratios(tmp_path, data_cfg):
     )
     with pytest.raises(ValueError, match="2 group.*cannot fill 3 splits"):
         load_table(data_cfg(tmp_path / "m.csv"))
+
+
+def test_eval_loader_leaves_out_unusable_new_rows(tmp_path, tone, manifest, data_cfg, caplog):
+    _, path, _ = manifest
+    dm = _setup(data_cfg(path))
+    rows = pd.DataFrame(
+        {
+            "id": ["ok", "gone"],
+            "path": [tone(tmp_path / "ok.wav", 0.3), str(tmp_path / "gone.wav")],
+            "system": "x",
+        }
+    )
+    with caplog.at_level(logging.WARNING):
+        batches = list(dm.eval_loader(rows))
+    assert [b["ids"] for b in batches] == [["ok"]]
+    assert "skipped 1/2 unusable clip(s): 1 missing_file" in caplog.text and "gone.wav" in caplog.text

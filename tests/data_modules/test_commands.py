@@ -1,5 +1,7 @@
 """`aqa validate` and `aqa prepare` on small manifests with placeholder audio."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -81,3 +83,18 @@ def test_prepare_stops_on_too_many_skips(experiment, capsys):
     (path.parent / "audio/c0.wav").write_bytes(b"junk")
     assert aqa(["prepare", str(path), *overrides]) == 1
     assert "1 unreadable > data.max_skip_fraction=0.05" in capsys.readouterr().out
+
+
+def test_validate_published_manifest_without_root_hints_at_it(tmp_path, tiny_overrides, capsys):
+    manifest = (
+        Path(__file__).resolve().parents[3]
+        / "shared/data/audiomos2025_track2/audiomos2025-track2-dev_list.csv"
+    )
+    if not manifest.is_file():
+        pytest.skip("published manifests not found")
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump({"data": {"manifest": str(manifest), "scale": [0, 10]}}))
+    assert aqa(["validate", str(path), *tiny_overrides, f"data.cache_dir={tmp_path}/cache"]) == 1
+    out = capsys.readouterr().out
+    assert "│ missing_file   │ 250" in out
+    assert "audio file not found (set data.root to replace /your_path)" in out

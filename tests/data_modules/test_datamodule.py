@@ -150,3 +150,15 @@ def test_eval_loader_on_new_rows(tmp_path, tone, mixed_manifest, data_cfg):
     (batch,) = list(dm.eval_loader(rows))
     assert batch["ids"] == ["new"] and batch["lengths"].tolist() == [int(1.2 * SR)]
     assert torch.isnan(batch["targets"]).all()
+
+
+def test_lightning_epoch_hook_reshuffles(mixed_manifest, data_cfg):
+    from lightning.fabric.utilities.data import _set_sampler_epoch  # what the fit loop calls each epoch
+
+    loader = _module(data_cfg(mixed_manifest, "data.batch_size=2")).train_dataloader()
+    _set_sampler_epoch(loader, 0)
+    first = list(loader.batch_sampler)
+    _set_sampler_epoch(loader, 1)
+    assert list(loader.batch_sampler) != first
+    _set_sampler_epoch(loader, 0)
+    assert list(loader.batch_sampler) == first
