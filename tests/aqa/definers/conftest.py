@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
 from aqa.config.load import load_config
 
@@ -39,6 +40,35 @@ def synthetic_table(n: int = 240, seed: int = 0, truth=None) -> pd.DataFrame:
     )
 
 
+def write_planted_corpus(folder, n=24):
+    """n clips, two kinds (white noise / a 220 Hz tone), each kind its own `dataset`; returns the manifest path."""
+    rng = np.random.default_rng(0)
+    rows = []
+    rate = 24000  # the tiny encoder's rate
+    t = np.arange(int(0.6 * rate)) / rate
+    for k in range(n):
+        kind = k % 2
+        wav = rng.normal(scale=0.3, size=len(t)) if kind == 0 else 0.5 * np.sin(2 * np.pi * 220 * t + k)
+        path = folder / "audio" / f"c{k}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, wav.astype(np.float32), rate)
+        split = "val" if k % 6 == 5 else "train"
+        rows.append(
+            {
+                "id": f"c{k}",
+                "path": f"audio/c{k}.wav",
+                "PQ": 2 + 5 * kind,
+                "PC": 5.0 + rng.normal(),
+                "split": split,
+                "system": f"s{k % 4}",
+                "dataset": ["noise", "tone"][kind],
+            }
+        )
+    manifest = folder / "manifest.csv"
+    pd.DataFrame(rows).to_csv(manifest, index=False)
+    return manifest
+
+
 @pytest.fixture
 def make_cfg(tiny_overrides):
     """make_cfg(*overrides) -> the typed config with test-local caches and aspects PQ, PC."""
@@ -61,3 +91,9 @@ def blobs():
 def make_table():
     """The `synthetic_table` function."""
     return synthetic_table
+
+
+@pytest.fixture
+def planted_corpus():
+    """The `write_planted_corpus` function (folder, n) -> manifest path."""
+    return write_planted_corpus
