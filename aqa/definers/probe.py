@@ -1,0 +1,41 @@
+"""Domain probe: how well a linear classifier recovers the domain from learned embeddings (vs. chance)."""
+
+import numpy as np
+
+
+def domain_probe(features: np.ndarray, labels: np.ndarray, folds: int = 5, seed: int = 0) -> dict[str, float]:
+    """Cross-validated accuracy of a logistic regression predicting `labels` from `features`.
+
+    features: (N, D) e.g. the learned per-aspect pooled embeddings of the val split; labels: (N,) int,
+    rows with label < 0, non-finite features or a domain of a single row are left out.
+    Deterministic for `seed` (stratified folds, at most `folds`, at most the smallest domain's size).
+    Returns {"acc", "chance" (majority-class rate), "n" (rows probed), "k" (domains present)}.
+    With fewer than two domains there is nothing to probe: acc = chance = 1.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.asarray(features, dtype=np.float64)
+    y = np.asarray(labels).astype(np.int64)
+    if x.ndim != 2 or len(x) != len(y):
+        raise ValueError(f"domain_probe: features {x.shape} and labels {y.shape} do not match")
+    keep = (y >= 0) & np.isfinite(x).all(1)
+    classes, counts = np.unique(y[keep], return_counts=True)
+    keep &= np.isin(y, classes[counts >= 2])  # a domain of one row cannot be cross-validated
+    x, y = x[keep], y[keep]
+    classes, counts = np.unique(y, return_counts=True)
+    n = len(y)
+    if len(classes) < 2:
+        return {"acc": 1.0, "chance": 1.0, "n": float(n), "k": float(len(classes))}
+    chance = counts.max() / n
+    cv = StratifiedKFold(n_splits=int(min(folds, counts.min())), shuffle=True, random_state=seed)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    predicted = cross_val_predict(model, x, y, cv=cv)
+    return {
+        "acc": float((predicted == y).mean()),
+        "chance": float(chance),
+        "n": float(n),
+        "k": float(len(classes)),
+    }
