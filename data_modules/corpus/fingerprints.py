@@ -1,8 +1,9 @@
 """Acoustic fingerprints that say nothing about quality: one per source dataset, one per hidden family.
 
-A family's fingerprint is a generator artefact, applied to the clean content; a dataset's fingerprint is
-its recording/processing chain, applied after the degradations. Every fingerprint is the same for every
-clip of its dataset or family. Frequencies above the corpus' band are scaled into it (low sample rates).
+Both are applied after the degradations (so a low cutoff or loud noise does not erase them): first the
+family's generator artefact, then the dataset's recording/processing chain. Every fingerprint is the same
+for every clip of its dataset or family, and no rating depends on it (scores.py). Frequencies above the
+corpus' band are scaled into it (low sample rates).
 """
 
 import numpy as np
@@ -31,14 +32,14 @@ def dataset_fingerprint(name: str, x: np.ndarray, sr: int) -> np.ndarray:
     if name == "basalt":  # faint mains hum (50 Hz and harmonics) at a fixed level
         t = np.arange(x.size) / sr
         hum = sum(a * np.sin(2 * np.pi * f * t) for f, a in ((50, 1.0), (100, 0.5), (150, 0.3)))
-        return x + 10 ** (-42 / 20) * hum
-    if name == "cobalt":  # low band edge: 4th-order high-pass at 250 Hz
-        return signal.sosfilt(signal.butter(4, 250, "highpass", fs=sr, output="sos"), x)
+        return x + 10 ** (-36 / 20) * hum
+    if name == "cobalt":  # low band edge: 6th-order high-pass at 400 Hz
+        return signal.sosfilt(signal.butter(6, 400, "highpass", fs=sr, output="sos"), x)
     if name == "delta":  # room reverberation
         return signal.fftconvolve(x, _reverb_ir(sr))[: x.size]
-    if name == "ember":  # a resonance near 2.5 kHz (+8 dB)
-        b, a = signal.iirpeak(_hz([2500], sr)[0], 6, fs=sr)
-        return x + 1.5 * signal.lfilter(b, a, x)
+    if name == "ember":  # a resonance near 2.5 kHz (+12 dB)
+        b, a = signal.iirpeak(_hz([2500], sr)[0], 4, fs=sr)
+        return x + 3.0 * signal.lfilter(b, a, x)
     if name == "fjord":  # the unseen source: slapback echo at 70 ms and a bright tilt
         d = int(0.07 * sr)
         y = x.copy()
@@ -52,11 +53,11 @@ def family_fingerprint(name: str, x: np.ndarray, sr: int) -> np.ndarray:
     if name == "comb":  # comb filter from a 1 ms echo: notches every 1 kHz
         d = max(1, round(0.001 * sr))
         y = x.copy()
-        y[d:] += 0.45 * x[:-d]
+        y[d:] += 0.8 * x[:-d]
         return y
     if name == "buzz":  # 94 Hz frame-rate amplitude ripple
-        return x * (1 + 0.2 * np.sin(2 * np.pi * 94 * np.arange(x.size) / sr))
-    if name == "gap":  # a missing band at 3.6-4.6 kHz
-        band = _hz([3600, 4600], sr)
+        return x * (1 + 0.5 * np.sin(2 * np.pi * 94 * np.arange(x.size) / sr))
+    if name == "gap":  # a missing band at 2.5-5 kHz
+        band = _hz([2500, 5000], sr)
         return signal.sosfilt(signal.butter(3, band, "bandstop", fs=sr, output="sos"), x)
     raise ValueError(f"no fingerprint for family {name!r}")

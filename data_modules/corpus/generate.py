@@ -143,12 +143,12 @@ def _write(folder: Path, cfg: CorpusConfig, workers: int | None) -> None:
 
 
 def render_clip(row: dict, seed: int, index: int, sr: int) -> np.ndarray:
-    """Audio of one planned clip: content, family artefact, degradations, dataset fingerprint."""
+    """Audio of one planned clip: content, degradations, family artefact, dataset fingerprint."""
     rng = np.random.default_rng([seed, 2, index])  # child seed per clip: independent of worker count
     n = int(round(row["seconds"] * sr))
     x = render(row["modality"], rng, n, sr, int(row["layers"]), row["expressiveness"], row["density"])
-    x = family_fingerprint(row["family"], x, sr)
     x = degrade(x, sr, rng, row["snr_db"], row["drive_db"], row["cutoff_hz"], int(row["bits"]))
+    x = family_fingerprint(row["family"], x, sr)
     x = normalise(dataset_fingerprint(row["dataset"], x, sr), LEVEL)
     peak = np.abs(x).max()
     return x * (0.99 / peak) if peak > 0.99 else x

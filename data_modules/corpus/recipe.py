@@ -3,7 +3,7 @@
 Change anything here (or in the synthesis) and bump `VERSION`: it is part of the cache key.
 """
 
-VERSION = 1
+VERSION = 2
 
 # Source datasets of train/val/test -> mean degradation severity of their clips (0 clean .. 1 worst).
 # The sources differ in quality, so their acoustic fingerprint (fingerprints.py) predicts PQ: shortcut 1.
