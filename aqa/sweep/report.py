@@ -49,17 +49,26 @@ def markdown(ranking: dict[str, list[Row]], metric: str, tolerance: float, note:
 
 
 def rich_tables(ranking: dict[str, list[Row]], metric: str) -> list[Table]:
-    columns = _beside_columns(ranking, metric)
+    """Narrow tables for the terminal: validation score, OOD test and the domain probe (markdown has all)."""
+    columns = [c for c in _beside_columns(ranking, metric) if not c.startswith("test/")]
     return [_rich_table(aspect, rows, metric, columns) for aspect, rows in ranking.items()]
 
 
 def _rich_table(aspect: str, rows: list[Row], metric: str, columns: list[str]) -> Table:
-    table = Table(title=f"{aspect}: val {metric} (mean ± 95% CI over seeds)")
-    for name in ("definer", "seeds", f"val {metric}", *columns, ""):
-        table.add_column(name)
+    caption = "n: seeds, ood: test_ood, probe: domain probe; * selected, = tied"
+    table = Table(title=f"{aspect}: {metric}, val mean ± 95% CI over seeds", caption=caption)
+    table.add_column("definer", no_wrap=True)
+    table.add_column("n")
+    table.add_column(f"val {metric}", no_wrap=True)
+    family = metric.split("_", 1)[-1]
+    for column in columns:  # test_ood/utt_srcc -> ood utt (srcc, as in the title), probe/acc -> probe acc
+        table.add_column(
+            column.replace("test_ood/", "ood ").replace(f"_{family}", "").replace("/", " "), justify="right"
+        )
+    table.add_column("")
     for row in rows:
-        mark = "[bold green]selected[/]" if row.selected else ("tied" if row.tied else "")
-        table.add_row(*_cells(row, columns), mark, style="bold" if row.selected else None)
+        mark = "*" if row.selected else ("=" if row.tied else "")
+        table.add_row(*_cells(row, columns), mark, style="bold green" if row.selected else None)
     return table
 
 

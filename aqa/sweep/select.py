@@ -5,6 +5,7 @@ Writes `selection.yaml` ({aspect: DefinerConfig fields}, for `aqa train EXP.yaml
 """
 
 import argparse
+import copy
 from pathlib import Path
 
 import yaml
@@ -41,8 +42,12 @@ def select(
     ranking = {a: rows for a, rows in ranking.items() if rows}
     if not ranking:
         raise ValueError(f"{source}: no trial has best/val/<ASPECT>/{metric}")
-    selection = {a: next(r for r in rows if r.selected).candidate.definer for a, rows in ranking.items()}
-    note = f"Source: `{source}` ({sweep.get('name', '')}); {len(records)} finished trials, {failed} failed."
+    # a fresh dict per aspect: yaml would write shared values as anchors
+    selection = {
+        a: copy.deepcopy(next(r for r in rows if r.selected).candidate.definer) for a, rows in ranking.items()
+    }
+    name = f" ({sweep['name']})" if sweep.get("name") else ""
+    note = f"Source: `{source}`{name}; {len(records)} finished trials, {failed} failed."
     out.mkdir(parents=True, exist_ok=True)
     header = f"# aqa select {source}: best definer per aspect on best/val/<ASPECT>/{metric}\n"
     (out / "selection.yaml").write_text(header + yaml.safe_dump(selection, sort_keys=False))
