@@ -37,7 +37,6 @@ class AQADataModule(L.LightningDataModule):
         self.table: pd.DataFrame | None = None  # usable rows, set by setup()
         self.lengths: np.ndarray | None = None  # (N,) samples of each usable row
         self.skipped: list[tuple[str, str, str]] = []
-        self._samplers: list = []
 
     # -- setup -----------------------------------------------------------------------------------------
     def prepare_data(self) -> None:
