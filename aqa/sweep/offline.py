@@ -72,8 +72,13 @@ def run_trial(sweep_dir: SweepDir, sweep: dict, trial: Trial, lock_fd: int) -> T
     env = {**os.environ, "WANDB_MODE": "offline", "AQA_RUN_DIR": str(run_dir)}
     attempt = trial.status.get("attempt", 0) + 1
     log_path = sweep_dir.log_path(trial)
-    trial.status = {"state": "running", "attempt": attempt, "command": command, "log": str(log_path)}
-    trial.status["started"] = time.time()
+    trial.status = {
+        "state": "running",
+        "attempt": attempt,
+        "command": command,
+        "log": str(log_path),
+        "started": time.time(),
+    }
     trial.metrics = {}
     sweep_dir.save(trial)
     with open(log_path, "w") as log:
