@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, help="processes (default: all cores); output does not depend on it"
     )
     parser.add_argument("--report", action="store_true", help="print clips per split and shortcut strengths")
+    parser.add_argument(
+        "--probe", action="store_true", help="print how findable the fingerprints are (slower)"
+    )
     args = parser.parse_args(argv)
 
     cfg = CorpusConfig(size=args.size, seed=args.seed, sample_rate=args.sample_rate, seconds=args.seconds)
@@ -44,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"corpus: {manifest} ({time.perf_counter() - start:.1f} s, including any reuse of a finished corpus)"
     )
-    if args.report:
-        print(format_report(load_corpus(Path(manifest).parent)))
+    if args.report or args.probe:
+        clips = load_corpus(Path(manifest).parent)
+        print(format_report(clips))
+    if args.probe:
+        from data_modules.corpus.probe import format_probe
+
+        print("\n" + format_probe(clips, Path(manifest).parent))
     return 0

@@ -75,8 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m data_modules.corpus.report", description=__doc__.split("\n")[0]
     )
     parser.add_argument("corpus_dir", help="folder holding manifest.jsonl and truth.csv")
+    parser.add_argument("--probe", action="store_true", help="also: how findable the fingerprints are")
     args = parser.parse_args(argv)
-    print(format_report(load_corpus(args.corpus_dir)))
+    clips = load_corpus(args.corpus_dir)
+    print(format_report(clips))
+    if args.probe:
+        from data_modules.corpus.probe import format_probe
+
+        print("\n" + format_probe(clips, args.corpus_dir))
     return 0
 
 
