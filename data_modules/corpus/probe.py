@@ -40,18 +40,19 @@ def corpus_features(clips: pd.DataFrame, corpus_dir) -> np.ndarray:
 
 
 def probe_table(clips: pd.DataFrame, features: np.ndarray, ks=(3, 6, 10)) -> pd.DataFrame:
-    """Per grouping (rows): 4-fold accuracy of a logistic probe, its chance level (majority share), and
+    """Per grouping (rows): 4-fold (stratified) accuracy of a logistic probe, its chance level (majority share), and
     the adjusted mutual information between the grouping and k-means clusters (PCA to 16 dims)."""
     X = StandardScaler().fit_transform(features)
     Z = PCA(min(16, X.shape[1], X.shape[0]), random_state=0).fit_transform(X)
-    clusters = {k: KMeans(k, n_init=10, random_state=0).fit_predict(Z) for k in ks}
+    clusters = {k: KMeans(k, n_init=10, random_state=0).fit_predict(Z) for k in ks if k < len(Z)}
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=0.1))
     rows = {}
     for column in COLUMNS:
         y = clips[column].to_numpy()
-        folds = StratifiedKFold(4, shuffle=True, random_state=0)
+        n_folds = min(4, int(pd.Series(y).value_counts().min()))  # tiny corpora: fewer folds, or none
+        folds = StratifiedKFold(n_folds, shuffle=True, random_state=0) if n_folds >= 2 else None
         rows[column] = {
-            "probe acc": cross_val_score(probe, features, y, cv=folds).mean(),
+            "probe acc": cross_val_score(probe, features, y, cv=folds).mean() if folds else float("nan"),
             "chance": pd.Series(y).value_counts(normalize=True).max(),
             **{f"kmeans{k} AMI": adjusted_mutual_info_score(y, c) for k, c in clusters.items()},
         }
