@@ -12,7 +12,7 @@ from data_modules.corpus.scores import true_scores
 
 
 def systems_table() -> pd.DataFrame:
-    """One row per system: system, dataset, split, family (hidden) and its index within the dataset."""
+    """One row per system (`<dataset>-<index>`): system, dataset, split and hidden family."""
     rows = []
     families = list(recipe.FAMILY_EXPRESSIVENESS)
     for d, dataset in enumerate(recipe.DATASET_SEVERITY):
@@ -21,13 +21,13 @@ def systems_table() -> pd.DataFrame:
             family = families[(d + j) % len(families)]
             rows.append({"system": f"{dataset}-{j}", "dataset": dataset, "split": split, "family": family})
     for j in range(recipe.OOD_SYSTEMS):
-        family = families[j % len(families)]
+        system = f"{recipe.OOD_DATASET}-{j}"
         rows.append(
             {
-                "system": f"{recipe.OOD_DATASET}-{j}",
+                "system": system,
                 "dataset": recipe.OOD_DATASET,
                 "split": "test_ood",
-                "family": family,
+                "family": families[j % len(families)],
             }
         )
     return pd.DataFrame(rows)

@@ -126,6 +126,7 @@ def _ensure(args):
     return str(ensure_corpus(CorpusConfig(dir=folder, **TINY), workers=1))
 
 
+@pytest.mark.slow  # three processes
 def test_concurrent_callers_get_one_corpus(tmp_path):
     with multiprocessing.get_context("spawn").Pool(3) as pool:
         paths = pool.map(_ensure, [(str(tmp_path), d) for d in (0.0, 0.0, 0.05)])
