@@ -95,6 +95,7 @@ def explain(cfg, table: pd.DataFrame, sample_rate: int, compare=(), out_dir=None
         row = describe(spec, labels, definer.names, table, train, aspects)
         row["label"] = definer_label(spec)
         row["aspects"] = [a for a, s in resolved.items() if definer_key(s) == key]
+        row["k_scores"] = dict(getattr(definer, "scores", {}))  # auto-K: silhouette (kmeans) or -BIC (gmm)
         rows.append(row)
         all_labels[row["label"]] = (labels, definer.names)
     print_table(rows, aspects)
@@ -138,6 +139,11 @@ def print_table(rows: list[dict], aspects: list[str]) -> None:
     print(
         "eta2 = share of the aspect's train MOS variance explained by the domain label (the shortcut available)."
     )
+    for row in rows:
+        if row["k_scores"]:
+            what = "silhouette" if row["definer"] == "kmeans" else "-BIC"
+            scores = ", ".join(f"{k}: {v:.4g}" for k, v in row["k_scores"].items())
+            print(f"{row['label']}: {what} by K {{{scores}}} -> K={row['k']}")
 
 
 def plot_umap(features, all_labels: dict, table, train, aspects, path: Path, cfg) -> Path:

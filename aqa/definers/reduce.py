@@ -3,6 +3,7 @@
 import base64
 import os
 import pickle
+import warnings
 
 import numpy as np
 
@@ -13,6 +14,9 @@ def import_umap():
     """`import umap` with a persistent numba cache (its first call compiles for tens of seconds)."""
     os.environ.setdefault("NUMBA_CACHE_DIR", os.path.expanduser("~/.cache/aqa/numba"))
     import umap
+
+    # a seeded UMAP runs single-threaded (that is the price of determinism): no need to say so each time
+    warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
 
     return umap
 
