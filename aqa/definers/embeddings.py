@@ -36,7 +36,8 @@ def file_lock(path: Path):
 
 def embedding_identity(cfg, table: pd.DataFrame, sample_rate: int) -> dict:
     """Everything the embeddings depend on (the cache key is its hash)."""
-    rows = sorted(table[["id", "path", "start", "end"]].astype(str).to_numpy().tolist())  # order-free
+    columns = table.reindex(columns=["id", "path", "start", "end"])  # start/end: NaN = whole file
+    rows = sorted(columns.astype(str).to_numpy().tolist())  # order-free
     return {
         "rows": hashlib.sha256(json.dumps(rows).encode()).hexdigest(),
         "n_rows": len(table),
