@@ -94,3 +94,18 @@ def test_state_round_trip(cfg):
     restored = build_definer(cfg).load_state_dict(fitted.state_dict())
     assert restored.names == fitted.names
     assert restored.predict(other, None).tolist() == fitted.predict(other, None).tolist()
+
+
+def test_package_exports_load_lazily():
+    import subprocess
+    import sys
+
+    code = "import sys, aqa.config.schema; print('sklearn' in sys.modules)"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+    )
+    import aqa.definers as definers
+    from aqa.definers.labels import fit_domain_labels
+
+    assert definers.fit_domain_labels is fit_domain_labels
+    assert callable(definers.domain_probe) and "kmeans" in definers.DEFINERS
