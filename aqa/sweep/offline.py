@@ -7,6 +7,7 @@ proposes the next ones.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -50,18 +51,28 @@ def propose(sweep: dict, trials: list[Trial], n: int = 1) -> list[dict]:
     return [{k: plain(v["value"]) for k, v in run.config.items()} for run in runs if run is not None]
 
 
+def _group_alive(proc: subprocess.Popen) -> bool:
+    proc.poll()  # reap the trial's main process once it has exited
+    try:
+        os.killpg(proc.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _stop(proc: subprocess.Popen) -> None:
-    """Terminate the trial and everything it started (its own process group)."""
-    for sig, grace in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """Stop the trial and everything it started (its process group: DDP ranks too): SIGTERM, then SIGKILL
+    to whatever is left after KILL_GRACE_SECONDS. Returns once the whole group is gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.time() + KILL_GRACE_SECONDS
+    while _group_alive(proc) and time.time() < deadline:
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    while _group_alive(proc) and time.time() < deadline + KILL_GRACE_SECONDS:
+        time.sleep(0.2)
 
 
 def run_trial(sweep_dir: SweepDir, sweep: dict, trial: Trial, lock_fd: int) -> Trial:

@@ -99,3 +99,35 @@ def test_sweep_kill_resume_select_and_final_training(tmp_path, tiny_overrides):
     assert domains["definers"] == selection
     metrics = json.loads((final_dir / "metrics.json").read_text())
     assert all(f"best/val/{a}/sys_srcc" in metrics for a in aspects)
+
+
+def test_ddp_trial_is_stopped_with_all_its_ranks_and_resumed(tmp_path, tiny_overrides):
+    ddp = ["trainer.strategy=ddp", "trainer.devices=2"]
+    sweep = quickstart_sweep(
+        load_sweep(GRID), seeds=1, definers=["dataset"], overrides=SMALL + tiny_overrides + ddp
+    )
+    sweep_file = tmp_path / "ddp_grid.yaml"
+    sweep_file.write_text(yaml.safe_dump(sweep, sort_keys=False))
+    out = tmp_path / "sweep"
+    log = out / "trials" / "t000" / "log.txt"
+
+    command = [sys.executable, "-m", "aqa.cli", "sweep", str(sweep_file), "--dir", str(out)]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 600
+    while not (log.is_file() and "GLOBAL_RANK: 1" in log.read_text()):  # both ranks are up
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.time() < deadline, "rank 1 never started"
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 130
+    trial = SweepDir(out).trials()[0]
+    assert trial.state == "interrupted"
+    with pytest.raises(ProcessLookupError):  # no rank of the trial's process group is left
+        os.killpg(trial.status["pid"], 0)
+
+    resumed = aqa("sweep", str(sweep_file), "--dir", str(out))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    trial = SweepDir(out).trials()[0]
+    assert trial.state == "finished" and trial.status["attempt"] == 2
+    assert "GLOBAL_RANK: 1" in log.read_text()
+    assert any(k.startswith("best/val/") for k in trial.metrics)

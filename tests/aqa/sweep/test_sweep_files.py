@@ -36,8 +36,12 @@ def _explicit_values(spec: dict) -> list:
     return [spec["min"], spec["max"]]
 
 
-def _check_overrides(experiment: Path, params: dict) -> None:
-    cfg = load_config(experiment if experiment.is_file() else None, args_no_hyphens(params))
+def _fixed_overrides(sweep: dict) -> list[str]:
+    return sweep["command"][3:-1]
+
+
+def _check_overrides(experiment: Path, params: dict, fixed: list[str] = ()) -> None:
+    cfg = load_config(experiment if experiment.is_file() else None, [*fixed, *args_no_hyphens(params)])
     for key, value in params.items():
         got = OmegaConf.select(cfg, key)
         if isinstance(value, dict):  # a definer spec merged over domain.definer
@@ -51,11 +55,14 @@ def test_sweep_file_is_valid_and_sets_schema_keys(path):
     sweeps.SweepConfig(sweep)
     assert LOGGED_KEY.match(sweep["metric"]["name"]), sweep["metric"]["name"]
     experiment = REPO / _experiment(sweep)
+    fixed = _fixed_overrides(sweep)
     for key, spec in sweep["parameters"].items():
         for value in _explicit_values(spec):
-            _check_overrides(experiment, {key: value})
+            _check_overrides(experiment, {key: value}, fixed)
     for params in propose(sweep, [], n=5):  # what the engine proposes, as the agent passes it on
-        _check_overrides(experiment, params)
+        _check_overrides(experiment, params, fixed)
+    # the W&B logger is on, or the runs of an online sweep would report nothing to it
+    assert load_config(experiment if experiment.is_file() else None, fixed).logger.wandb
 
 
 @pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)
