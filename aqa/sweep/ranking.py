@@ -52,10 +52,8 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        definer = definer_params(self.params)
-        parts = [str(definer.get("name", "?"))] + [
-            f"{k}={_fmt(v)}" for k, v in definer.items() if k != "name"
-        ]
+        definer = {"name": self.definer.get("name", "?"), **definer_params(self.params)}
+        parts = [str(definer["name"])] + [f"{k}={_fmt(v)}" for k, v in definer.items() if k != "name"]
         parts += [f"{k}={_fmt(v)}" for k, v in self.params.items() if not k.startswith("domain.definer")]
         return " ".join(parts)
 

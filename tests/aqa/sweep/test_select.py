@@ -9,7 +9,8 @@ import yaml
 from scipy import stats
 
 from aqa.sweep import select as select_mod
-from aqa.sweep.ranking import mean_ci
+from aqa.sweep.ranking import group, mean_ci
+from aqa.sweep.records import TrialRecord
 from aqa.sweep.state import SweepDir
 
 DEFINERS = [{"name": "none"}, {"name": "kmeans", "k": 4}, {"name": "gmm", "k": 4}]
@@ -118,3 +119,17 @@ def test_online_sweep_gives_the_same_selection(sweep_dir, tmp_path, monkeypatch)
 
 def test_cli_reports_a_folder_that_is_not_a_sweep(tmp_path):
     assert select_mod.main([str(tmp_path)]) == 2
+
+
+def test_candidates_of_a_sweep_without_definer_parameter_are_named_by_the_definer_used():
+    config = {"domain": {"definer": {"name": "dataset", "k": None}}}
+    records = [
+        TrialRecord(f"r{i}", {"model.adversary.lambda_max": lam, "seed": s}, {}, config)
+        for i, (lam, s) in enumerate([(0.5, 0), (0.5, 1), (2.0, 0)])
+    ]
+    candidates = group(records)
+    assert [c.label for c in candidates] == [
+        "dataset model.adversary.lambda_max=0.5",
+        "dataset model.adversary.lambda_max=2",
+    ]
+    assert [len(c.trials) for c in candidates] == [2, 1]
