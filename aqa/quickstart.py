@@ -1,8 +1,9 @@
 """`aqa quickstart`: which domain definer helps which MOS aspect, on the generated corpus, in one command.
 
 `aqa quickstart [--dir DIR] [--seeds N] [--definers a,b] [key=value ...]` generates the corpus, runs the
-offline grid `sweeps/quickstart_grid.yaml` (every definer x seed), then `aqa select`: one table per aspect (val sys-SRCC mean ± 95% CI over seeds, test/OOD SRCC, domain-probe
-accuracy vs chance), `selection.md`, `selection.png` and `selection.yaml` in DIR/sweep/.
+offline grid `sweeps/quickstart_grid.yaml` (every definer x seed), then `aqa select`: one table per aspect
+(val sys-SRCC mean ± 95% CI over seeds, OOD test SRCC, domain-probe accuracy vs chance) and
+`selection.md`, `selection.png`, `selection.yaml` in DIR/sweep/.
 """
 
 import argparse
