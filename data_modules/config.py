@@ -19,6 +19,10 @@ class SplitConfig:
 class DataConfig:
     manifest: str = "???"  # CSV/JSONL manifest (generic or a published format), or a MusicEval folder
     format: str = "auto"  # auto|generic|audiomos2025_track2|aes|musiceval; auto never guesses silently
+    split_manifests: dict[str, str] = field(
+        default_factory=dict
+    )  # more manifests, {split: path}: all rows of
+    # each get that split (e.g. {val: dev_list.csv, test: annotations.jsonl}); data.manifest's rows are train
     root: str | None = None  # replaces the `/your_path` prefix of published manifests
     aspects: list[str] = field(default_factory=lambda: ["PQ", "PC", "CE", "CU"])  # target columns, in order
     scale: list[float] = field(default_factory=lambda: [1.0, 10.0])  # declared MOS range [min, max]

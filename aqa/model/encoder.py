@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 from omegaconf import OmegaConf
+from safetensors.torch import save_file
 from torch import nn
 from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
 
@@ -51,7 +52,10 @@ def write_tiny_checkpoint(directory: str | Path, tiny: TinyEncoderConfig | None 
         model = HubertModel(config)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=".tiny-"))
-    model.save_pretrained(tmp)
+    # config + safetensors written directly: under a running process group, transformers' save_pretrained
+    # writes weights only on rank 0, and any rank may be the first to need the tiny checkpoint
+    config.save_pretrained(tmp)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
     Wav2Vec2FeatureExtractor(sampling_rate=tiny.sample_rate, do_normalize=True).save_pretrained(tmp)
     try:
         os.rename(tmp, directory)

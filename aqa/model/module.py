@@ -194,6 +194,9 @@ class AQAModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         if self.domain_table is not None:
             checkpoint["aqa_domain_table"] = self.domain_table
+        if self.domain_state is not None:
+            checkpoint["aqa_domains"] = self.domain_state
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.domain_table = checkpoint.get("aqa_domain_table")
+        self.domain_state = checkpoint.get("aqa_domains")

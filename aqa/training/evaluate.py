@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_only
 
 from aqa.training.checkpoint import domains_from_checkpoint, load_checkpoint
 from aqa.training.report import print_metric_table
@@ -47,6 +48,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", help="also write the metrics to this JSON file")
     args = parser.parse_args(argv)
     metrics, aspects = evaluate(args.checkpoint, args.overrides)
+    if rank_zero_only.rank != 0:
+        return 0
     print_metric_table(metrics, aspects)
     if args.out:
         Path(args.out).write_text(json.dumps(metrics, indent=2, sort_keys=True))

@@ -11,13 +11,14 @@ import lightning as L
 import numpy as np
 import torch.distributed as dist
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from omegaconf import OmegaConf
 
 from aqa.config import load_config, save_config
 from aqa.model.encoder import encoder_sample_rate
 from aqa.model.module import AQAModule
 from aqa.training.probe_report import probe_metrics
+from aqa.training.report import print_metric_table
 from aqa.training.run_dir import resolve_run_dir, resume_path
 from aqa.training.trainer import build_trainer
 
@@ -80,6 +81,7 @@ def train(cfg) -> dict:
         class_weights=domains.class_weights,
         domain_names=domains.names,
     )
+    module.domain_state = domains.state_dict()
     module.domain_table = {
         "ids": table["id"].tolist(),
         "labels": {a: table[f"domain_{a}"].tolist() for a in aspects},
@@ -137,7 +139,6 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     cfg = load_config(args.experiment, args.overrides)
     metrics = train(cfg)
-    from aqa.training.report import print_metric_table
-
-    print_metric_table(metrics, list(cfg.data.aspects))
+    if rank_zero_only.rank == 0:
+        print_metric_table(metrics, list(cfg.data.aspects))
     return 0

@@ -37,7 +37,10 @@ def read_manifest(cfg_data) -> tuple[pd.DataFrame, list[Problem]]:
     Rows with problems stay in the table (bad values as NaN) so `validate` can count everything.
     """
     manifest, fmt = manifest_source(cfg_data)
-    raw = READERS[fmt](manifest, None if cfg_data.root is None else str(cfg_data.root))
+    root = None if cfg_data.root is None else str(cfg_data.root)
+    raw = READERS[fmt](manifest, root)
+    if cfg_data.split_manifests:
+        raw = _with_split_manifests(raw, cfg_data, root)
     problems: list[Problem] = []
     table = raw.reset_index(drop=True)
     table["id"] = table["id"].astype(str)
@@ -59,6 +62,17 @@ def read_manifest(cfg_data) -> tuple[pd.DataFrame, list[Problem]]:
         problems.append(_problem(table, i, "duplicate_id", f"id {table['id'][i]!r} appears more than once"))
     table["split"] = assign_splits(table, cfg_data.split)
     return table[CORE + [c for c in table.columns if c not in CORE]], problems
+
+
+def _with_split_manifests(raw: pd.DataFrame, cfg_data, root: str | None) -> pd.DataFrame:
+    """data.manifest's rows (split column, else the train split) + every data.split_manifests file's rows."""
+    parts = [raw if "split" in raw.columns else raw.assign(split=cfg_data.train_split)]
+    for split, path in cfg_data.split_manifests.items():
+        path = Path(str(path)).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"manifest not found: {path} (data.split_manifests.{split})")
+        parts.append(READERS[detect_format(path)](path, root).assign(split=split))
+    return pd.concat(parts, ignore_index=True)
 
 
 def load_table(cfg_data) -> pd.DataFrame:

@@ -144,3 +144,26 @@ def test_musiceval_lists(tmp_path, tone, data_cfg, header):
     assert table["split"].tolist() == ["train", "train", "val"]
     assert table["overall"].tolist() == [3.5, 2.0, 4.25] and table["textual"].tolist() == [4.0, 2.5, 3.0]
     assert all(Path(p).is_file() for p in table["path"])
+
+
+def test_track2_experiment_reads_train_dev_and_evaluation_files(data_cfg):
+    """experiments/audiomos2025_track2.yaml: train list + dev list (val) + evaluation annotations (test)."""
+    cfg = _cfg(
+        data_cfg,
+        TRACK2 / "audiomos2025-track2-train_list.csv",
+        f"data.split_manifests={{val: {TRACK2 / 'audiomos2025-track2-dev_list.csv'}, "
+        f"test: {TRACK2 / 'audiomos2025_track2_human_annotations.jsonl'}}}",
+    )
+    table = load_table(cfg)
+    assert table.groupby("split").size().to_dict() == {"train": 2700, "val": 250, "test": 3060}
+    assert table["id"].is_unique
+    assert set(table.loc[table["split"] == "test", "system"].unique()).isdisjoint(DATASETS)
+    assert table.loc[table["split"] == "test", "PQ_ratings"].map(len).eq(10).all()
+
+
+def test_missing_split_manifest_is_named(data_cfg):
+    cfg = _cfg(
+        data_cfg, TRACK2 / "audiomos2025-track2-train_list.csv", "data.split_manifests={val: /nope.csv}"
+    )
+    with pytest.raises(FileNotFoundError, match="split_manifests.val"):
+        load_table(cfg)

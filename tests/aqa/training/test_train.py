@@ -68,6 +68,10 @@ def test_checkpoint_keeps_normalisation_and_labels(dat_run):
     assert "target_mean" in ckpt["state_dict"] and "target_std" in ckpt["state_dict"]
     table = ckpt["aqa_domain_table"]
     assert len(table["ids"]) == 52 and set(table["labels"]["PQ"]) == {0, 1, 2}
+    from aqa.definers.labels import DomainLabels
+
+    restored = DomainLabels.from_state_dict(ckpt["aqa_domains"])  # the fitted definers travel with the model
+    assert restored.num_domains["PQ"] == 3 and list(restored.ids) == table["ids"]
 
 
 def test_erm_run_has_no_adversary(train_overrides, tmp_path):
