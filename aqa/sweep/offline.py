@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -126,7 +127,8 @@ def run_trial(sweep_dir: SweepDir, sweep: dict, trial: Trial, lock_fd: int) -> T
 
 
 def _describe(params: dict) -> str:
-    return " ".join(f"{k}={v}" for k, v in params.items())
+    """Parameters as text for the terminal (escaped: values like [a, b] are not rich markup)."""
+    return escape(" ".join(f"{k}={v}" for k, v in params.items()))
 
 
 def _result(trial: Trial, metric: str | None) -> str:

@@ -3,6 +3,7 @@
 import math
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from aqa.sweep.ranking import Row, beside_keys
@@ -57,7 +58,7 @@ def rich_tables(ranking: dict[str, list[Row]], metric: str) -> list[Table]:
 def _rich_table(aspect: str, rows: list[Row], metric: str, columns: list[str]) -> Table:
     caption = "n: seeds, ood: test_ood, probe: domain probe; * selected, = tied"
     table = Table(title=f"{aspect}: {metric}, val mean ± 95% CI over seeds", caption=caption)
-    table.add_column("definer", no_wrap=True)
+    table.add_column("definer", overflow="fold")
     table.add_column("n")
     table.add_column(f"val {metric}", no_wrap=True)
     family = metric.split("_", 1)[-1]
@@ -68,7 +69,8 @@ def _rich_table(aspect: str, rows: list[Row], metric: str, columns: list[str]) -
     table.add_column("")
     for row in rows:
         mark = "*" if row.selected else ("=" if row.tied else "")
-        table.add_row(*_cells(row, columns), mark, style="bold green" if row.selected else None)
+        cells = [escape(c) for c in _cells(row, columns)]  # labels like columns=[modality] are not markup
+        table.add_row(*cells, mark, style="bold green" if row.selected else None)
     return table
 
 

@@ -6,11 +6,13 @@ import types
 import numpy as np
 import pytest
 import yaml
+from rich.console import Console
 from scipy import stats
 
 from aqa.sweep import select as select_mod
-from aqa.sweep.ranking import group, mean_ci
+from aqa.sweep.ranking import group, mean_ci, rank_aspect
 from aqa.sweep.records import TrialRecord
+from aqa.sweep.report import rich_tables
 from aqa.sweep.state import SweepDir
 
 DEFINERS = [{"name": "none"}, {"name": "kmeans", "k": 4}, {"name": "gmm", "k": 4}]
@@ -133,3 +135,13 @@ def test_candidates_of_a_sweep_without_definer_parameter_are_named_by_the_define
         "dataset model.adversary.lambda_max=2",
     ]
     assert [len(c.trials) for c in candidates] == [2, 1]
+
+
+def test_terminal_table_shows_list_values_literally():
+    params = {"domain.definer": {"name": "metadata", "columns": ["modality"]}, "seed": 0}
+    record = TrialRecord("r0", params, {"best/val/PQ/sys_srcc": 0.5}, {})
+    ranking = {"PQ": rank_aspect(group([record]), "PQ", "sys_srcc", "maximize", 0.005)}
+    console = Console(record=True, width=200)
+    for table in rich_tables(ranking, "sys_srcc"):
+        console.print(table)
+    assert "metadata columns=[modality]" in console.export_text()
