@@ -56,8 +56,8 @@ def select(
     for table in rich_tables(ranking, metric):
         console.print(table)
     console.print(note)
-    for name in ("selection.yaml", "selection.md", "selection.png"):
-        console.print(f"wrote {out / name}")
+    for file in ("selection.yaml", "selection.md", "selection.png"):
+        console.print(f"wrote {out / file}")
     return ranking
 
 

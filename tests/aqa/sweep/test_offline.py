@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from aqa.sweep import offline
-from aqa.sweep.state import SweepDir
+from aqa.sweep.state import SweepDir, SweepLockedError
 
 FAKE = Path(__file__).with_name("fake_train.py")
 
@@ -124,3 +124,31 @@ def test_bayes_needs_a_count_and_proposes_within_bounds(tmp_path):
     # --count is the sweep's total: asking again for 4 runs nothing new
     assert offline.main([str(sweep_file), "--dir", str(out), "--count", "4"]) == 0
     assert len(SweepDir(out).trials()) == 4
+
+
+def test_trial_orphaned_by_kill_9_keeps_the_directory_locked(tmp_path):
+    sweep_file = write_sweep(tmp_path, parameters={"sleep": {"values": [60]}})
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "aqa.cli", "sweep", str(sweep_file), "--dir", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    status = out / "trials" / "t000" / "status.json"
+    deadline = time.time() + 60
+    while not (status.is_file() and "pid" in json.loads(status.read_text())):
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    orphan = json.loads(status.read_text())["pid"]
+    try:
+        assert offline.main([str(sweep_file), "--dir", str(out)]) == 2  # refused while the orphan runs
+    finally:
+        os.killpg(orphan, signal.SIGKILL)
+    deadline = time.time() + 30
+    while time.time() < deadline:  # the lock goes with the orphan
+        try:
+            os.close(SweepDir(out).lock())
+            break
+        except SweepLockedError:
+            time.sleep(0.2)
+    else:
+        pytest.fail("lock still held after the orphan ended")
