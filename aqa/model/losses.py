@@ -1,35 +1,35 @@
 """MOS losses (registry) and the pairwise ranking term. All take (B,) predictions and targets in normalised
-units and ignore NaN targets."""
+units and ignore NaN targets, with masks rather than boolean indexing (no host sync on GPUs)."""
 
 import torch
-import torch.nn.functional as F
 
 
-def l1(pred: torch.Tensor, target: torch.Tensor, tau: float) -> torch.Tensor:
-    return F.l1_loss(pred, target)
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    mask = mask.to(values.dtype)
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)
 
 
-def mse(pred: torch.Tensor, target: torch.Tensor, tau: float) -> torch.Tensor:
-    return F.mse_loss(pred, target)
+def l1(err: torch.Tensor, valid: torch.Tensor, tau: float) -> torch.Tensor:
+    return _masked_mean(err.abs(), valid)
 
 
-def clipped_mse(pred: torch.Tensor, target: torch.Tensor, tau: float) -> torch.Tensor:
+def mse(err: torch.Tensor, valid: torch.Tensor, tau: float) -> torch.Tensor:
+    return _masked_mean(err**2, valid)
+
+
+def clipped_mse(err: torch.Tensor, valid: torch.Tensor, tau: float) -> torch.Tensor:
     """MSE that ignores errors smaller than tau (UTMOS-style): the model is not pushed to fit rating noise."""
-    err = pred - target
-    return torch.where(err.abs() > tau, err**2, torch.zeros_like(err)).mean()
+    return _masked_mean(torch.where(err.abs() > tau, err**2, torch.zeros_like(err)), valid)
 
 
 LOSSES = {"l1": l1, "mse": mse, "clipped_mse": clipped_mse}
 
 
-def ranking_loss(pred: torch.Tensor, target: torch.Tensor, margin: float) -> torch.Tensor:
+def ranking_loss(pred: torch.Tensor, target: torch.Tensor, margin: float, valid: torch.Tensor | None = None):
     """Pairwise margin ranking over every ordered pair with target_i > target_j: max(0, margin - (p_i - p_j))."""
-    diff_t = target[:, None] - target[None, :]  # (B, B)
-    diff_p = pred[:, None] - pred[None, :]
-    ordered = diff_t > 0
-    if not ordered.any():
-        return pred.sum() * 0.0
-    return torch.relu(margin - diff_p[ordered]).mean()
+    valid = torch.ones_like(pred, dtype=torch.bool) if valid is None else valid
+    ordered = (target[:, None] - target[None, :] > 0) & valid[:, None] & valid[None, :]  # (B, B)
+    return _masked_mean(torch.relu(margin - (pred[:, None] - pred[None, :])), ordered)
 
 
 def mos_loss(pred: torch.Tensor, target: torch.Tensor, cfg) -> torch.Tensor:
@@ -37,10 +37,8 @@ def mos_loss(pred: torch.Tensor, target: torch.Tensor, cfg) -> torch.Tensor:
     if cfg.name not in LOSSES:
         raise ValueError(f"loss.name must be one of {sorted(LOSSES)}, got {cfg.name!r}")
     valid = ~torch.isnan(target)
-    if not valid.any():
-        return pred.sum() * 0.0
-    pred, target = pred[valid], target[valid]
-    loss = LOSSES[cfg.name](pred, target, cfg.tau)
+    target = torch.where(valid, target, pred.detach())  # error 0 where the target is missing
+    loss = LOSSES[cfg.name](pred - target, valid, cfg.tau)
     if cfg.ranking_weight > 0:
-        loss = loss + cfg.ranking_weight * ranking_loss(pred, target, cfg.margin)
+        loss = loss + cfg.ranking_weight * ranking_loss(pred, target, cfg.margin, valid)
     return loss

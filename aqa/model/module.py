@@ -99,33 +99,43 @@ class AQAModule(L.LightningModule):
             [mos_loss(preds[:, i], targets[:, i], self.cfg.loss) for i in range(len(self.aspects))]
         )
         loss = mos.mean()
-        batch_size = len(batch["ids"])
-        log = {"train/mos_loss": loss.detach(), "train/grl_lambda": self.grl_lambda}
-        domain_losses = []
+        domain_logits = {}
+        for i, a in enumerate(self.aspects):
+            if a in self.adversaries:
+                domain_logits[a] = (i, self.adversaries[a](pooled[:, i], self.grl_lambda))
+        domain_losses = {
+            a: F.cross_entropy(
+                logits, batch["domains"][:, i], weight=getattr(self, f"class_weight_{a}"), ignore_index=-1
+            )
+            for a, (i, logits) in domain_logits.items()
+        }
+        if domain_losses:
+            loss = loss + self.cfg.model.adversary.weight * torch.stack(list(domain_losses.values())).mean()
+        if (
+            self.global_step % self.trainer.log_every_n_steps == 0
+        ):  # building the log costs: only when written
+            self._log_train(batch, loss, mos, domain_logits, domain_losses)
+        self.log("loss", loss.detach(), batch_size=len(batch["ids"]), prog_bar=True, logger=False)
+        return loss
+
+    def _log_train(self, batch, loss, mos, domain_logits, domain_losses) -> None:
+        log = {
+            "train/loss": loss.detach(),
+            "train/mos_loss": mos.mean().detach(),
+            "train/grl_lambda": self.grl_lambda,
+        }
         for i, a in enumerate(self.aspects):
             log[f"train/{a}/mos_loss"] = mos[i].detach()
-            if a not in self.adversaries:
-                continue
+        for a, (i, logits) in domain_logits.items():
             labels = batch["domains"][:, i]
-            logits = self.adversaries[a](pooled[:, i], self.grl_lambda)
-            valid = labels >= 0
-            if valid.any():
-                ce = F.cross_entropy(logits[valid], labels[valid], weight=getattr(self, f"class_weight_{a}"))
-            else:  # keeps every parameter in the graph (DDP) without changing the loss
-                ce = logits.sum() * 0.0
-            domain_losses.append(ce)
-            acc = (logits.argmax(-1)[valid] == labels[valid]).float().mean() if valid.any() else ce.detach()
-            log[f"train/{a}/domain_loss"] = ce.detach()
-            log[f"train/{a}/domain_acc"] = acc
+            known = (labels >= 0).float()
+            correct = (logits.argmax(-1) == labels).float() * known
+            log[f"train/{a}/domain_loss"] = domain_losses[a].detach()
+            log[f"train/{a}/domain_acc"] = correct.sum() / known.sum().clamp(min=1.0)
             log[f"train/{a}/domain_chance"] = 1.0 / logits.shape[-1]
-        if domain_losses:
-            loss = loss + self.cfg.model.adversary.weight * torch.stack(domain_losses).mean()
         if "padding_fraction" in batch:
             log["train/padding_fraction"] = float(batch["padding_fraction"])
-        log["train/loss"] = loss.detach()
-        self.log_dict(log, batch_size=batch_size, prog_bar=False)
-        self.log("loss", loss.detach(), batch_size=batch_size, prog_bar=True, logger=False)
-        return loss
+        self.log_dict(log, batch_size=len(batch["ids"]))
 
     # ---- evaluation --------------------------------------------------------------------------------
     def _stage_name(self, stage: str, dataloader_idx: int) -> str:

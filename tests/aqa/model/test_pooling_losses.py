@@ -34,8 +34,16 @@ def test_deepaq_shape():
 
 
 def test_clipped_mse_ignores_small_errors():
-    pred, target = torch.tensor([0.0, 0.0]), torch.tensor([0.1, 1.0])
-    assert clipped_mse(pred, target, tau=0.25) == torch.tensor(0.5)
+    err, valid = torch.tensor([-0.1, -1.0]), torch.tensor([True, True])
+    assert clipped_mse(err, valid, tau=0.25) == torch.tensor(0.5)
+
+
+def test_all_targets_missing_gives_zero_loss_with_a_graph():
+    pred = torch.tensor([1.0, 2.0], requires_grad=True)
+    cfg = load_config(None, ["loss.ranking_weight=1.0"]).loss
+    loss = mos_loss(pred, torch.tensor([float("nan"), float("nan")]), cfg)
+    loss.backward()
+    assert loss == 0 and pred.grad is not None
 
 
 def test_ranking_loss_zero_when_order_is_right_with_margin():
