@@ -11,8 +11,8 @@ import copy
 from pathlib import Path
 
 import yaml
-from rich.console import Console
 
+from aqa.console import make_console
 from aqa.sweep.command import load_sweep
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,17 +54,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--definers", help="comma-separated definer names (default: all in the sweep file)")
     parser.add_argument("overrides", nargs="*", help="key=value overrides for every trial")
     args = parser.parse_args(argv)
-    console = Console()
+    console = make_console()
     out = Path(args.dir)
     definers = args.definers.split(",") if args.definers else None
-    sweep = quickstart_sweep(load_sweep(GRID), args.seeds, definers, args.overrides)
+    # trials write no W&B runs unless asked (logger.wandb=true): 18 offline W&B runs only cost time here
+    overrides = ["logger.wandb=false", *args.overrides]
+    sweep = quickstart_sweep(load_sweep(GRID), args.seeds, definers, overrides)
     out.mkdir(parents=True, exist_ok=True)
     sweep_file = out / "quickstart_grid.yaml"
     sweep_file.write_text(yaml.safe_dump(sweep, sort_keys=False))
 
     experiment = next(word for word in sweep["command"] if word.endswith(".yaml"))
     console.rule("1. generated corpus")
-    console.print(f"manifest: {ensure_corpus(load_config(experiment, args.overrides).data.corpus)}")
+    console.print(f"manifest: {ensure_corpus(load_config(experiment, overrides).data.corpus)}")
     console.rule("2. every definer x seed (offline sweep)")
     if run_sweep(sweep_file, out / "sweep", console=console) != 0:
         return 1

@@ -4,12 +4,10 @@ Cache key: the rows (id, path, start, end), the encoder identity (name + revisio
 the layer choice, the sample rate and the evaluation window. Windows of one clip -> weighted mean.
 """
 
-import fcntl
 import hashlib
 import json
 import logging
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,20 +16,9 @@ import torch
 from omegaconf import OmegaConf
 
 from aqa.model.encoder import Encoder, encoder_identity
+from data_modules.locks import file_lock
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def file_lock(path: Path):
-    """Exclusive advisory lock (fcntl) held for the block: concurrent processes wait their turn."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def embedding_identity(cfg, table: pd.DataFrame, sample_rate: int) -> dict:

@@ -13,9 +13,10 @@ import pandas as pd
 
 from aqa.definers.base import UNKNOWN, Definer
 from aqa.definers.config import DefinerConfig
-from aqa.definers.embeddings import compute_embeddings, embedding_identity, file_lock
+from aqa.definers.embeddings import compute_embeddings, embedding_identity
 from aqa.definers.registry import build_definer
 from aqa.definers.resolve import definer_key, resolve_definers
+from data_modules.locks import file_lock
 
 log = logging.getLogger(__name__)
 

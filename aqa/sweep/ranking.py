@@ -103,7 +103,11 @@ class Row:
 def beside_keys(metric: str) -> list[str]:
     """`stage/name` of what is shown beside the validation score (the aspect goes between them)."""
     family = metric.split("_", 1)[-1]  # sys_srcc -> srcc
+    # the dataset-ID probe exists for every run (ERM included), so it compares definers on one yardstick;
+    # the probe on each run's own domain labels follows
     return [f"{s}/{lvl}_{family}" for s in EVAL_STAGES for lvl in ("utt", "sys")] + [
+        "probe/dataset_acc",
+        "probe/dataset_chance",
         "probe/acc",
         "probe/chance",
     ]

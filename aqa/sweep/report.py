@@ -51,12 +51,13 @@ def markdown(ranking: dict[str, list[Row]], metric: str, tolerance: float, note:
 
 def rich_tables(ranking: dict[str, list[Row]], metric: str) -> list[Table]:
     """Narrow tables for the terminal: validation score, OOD test and the domain probe (markdown has all)."""
-    columns = [c for c in _beside_columns(ranking, metric) if not c.startswith("test/")]
+    hidden = ("test/", "probe/acc", "probe/chance")  # the terminal shows the dataset-ID probe only
+    columns = [c for c in _beside_columns(ranking, metric) if not c.startswith(hidden)]
     return [_rich_table(aspect, rows, metric, columns) for aspect, rows in ranking.items()]
 
 
 def _rich_table(aspect: str, rows: list[Row], metric: str, columns: list[str]) -> Table:
-    caption = "n: seeds, ood: test_ood, probe: domain probe; * selected, = tied"
+    caption = "n: seeds, ood: test_ood, probe: dataset-ID probe on val embeddings (acc vs chance); * selected, = tied"
     table = Table(title=f"{aspect}: {metric}, val mean ± 95% CI over seeds", caption=caption)
     table.add_column("definer", overflow="fold")
     table.add_column("n")
@@ -64,7 +65,11 @@ def _rich_table(aspect: str, rows: list[Row], metric: str, columns: list[str]) -
     family = metric.split("_", 1)[-1]
     for column in columns:  # test_ood/utt_srcc -> ood utt (srcc, as in the title), probe/acc -> probe acc
         table.add_column(
-            column.replace("test_ood/", "ood ").replace(f"_{family}", "").replace("/", " "), justify="right"
+            column.replace("test_ood/", "ood ")
+            .replace(f"_{family}", "")
+            .replace("dataset_", "")
+            .replace("/", " "),
+            justify="right",
         )
     table.add_column("")
     for row in rows:

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
+from aqa.console import make_console
 from aqa.sweep.ranking import aspects_of, goal_of, group, rank_aspect
 from aqa.sweep.records import offline_records, online_records
 from aqa.sweep.report import heatmap, markdown, rich_tables
@@ -27,7 +28,7 @@ def select(
     console: Console | None = None,
 ) -> dict:
     """Rank, write the three files into `out`, print the tables; returns {aspect: ranked rows}."""
-    console = console or Console()
+    console = console or make_console()
     if Path(source).is_dir():
         sweep, records, failed = offline_records(source)
         out = Path(out or source)

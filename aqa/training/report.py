@@ -5,12 +5,13 @@ import math
 from rich.console import Console
 from rich.table import Table
 
+from aqa.console import make_console
+
 COLUMNS = ("utt_srcc", "utt_lcc", "utt_mse", "sys_srcc", "sys_lcc", "sys_ktau", "sys_mse")
 
 
 def print_metric_table(metrics: dict, aspects: list[str], console: Console | None = None) -> None:
-    console = console or Console()
-    console.width = max(console.width, 120)  # pipes and CI report 80 columns: keep the headers whole
+    console = console or make_console()
     stages = sorted(
         {k.split("/")[0] for k in metrics if k.count("/") == 2 and not k.startswith(("best", "run"))}
     )

@@ -5,7 +5,6 @@
 settings, whatever the number of worker processes (every clip has its own child seed).
 """
 
-import contextlib
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from data_modules.corpus.degrade import LEVEL, degrade, normalise
 from data_modules.corpus.fingerprints import dataset_fingerprint, family_fingerprint
 from data_modules.corpus.plan import plan_corpus
 from data_modules.corpus.synth import render
+from data_modules.locks import file_lock
 
 MANIFEST = "manifest.jsonl"
 TRUTH = "truth.csv"
@@ -67,7 +67,7 @@ def ensure_corpus(cfg: CorpusConfig, workers: int | None = None) -> Path:
     if is_complete(folder, cfg):
         return folder / MANIFEST
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / f".{folder.name}.lock"):
+    with file_lock(root / f".{folder.name}.lock"):
         if not is_complete(folder, cfg):
             generate_corpus(folder, cfg, workers=workers)
     return folder / MANIFEST
@@ -157,19 +157,3 @@ def render_clip(row: dict, seed: int, index: int, sr: int) -> np.ndarray:
 def _write_clip(job) -> None:
     path, seed, index, row, sr = job
     sf.write(path, render_clip(row, seed, index, sr), sr, subtype="PCM_16")
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    """An exclusive advisory lock on `path` (no lock where fcntl does not exist)."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
