@@ -47,7 +47,8 @@ def split_metrics(
         pred, target = clips[f"pred_{a}"].to_numpy(), clips[f"target_{a}"].to_numpy()
         for name, value in pair_metrics(pred, target).items():
             out[f"{stage}/{a}/utt_{name}"] = value
-        systems = clips.groupby("system")[[f"pred_{a}", f"target_{a}"]].mean()
+        rated = clips[~np.isnan(target)]  # a system's prediction and target means over the same clips
+        systems = rated.groupby("system")[[f"pred_{a}", f"target_{a}"]].mean()
         for name, value in pair_metrics(systems.iloc[:, 0].to_numpy(), systems.iloc[:, 1].to_numpy()).items():
             out[f"{stage}/{a}/sys_{name}"] = value
         if domain_names and domain_names.get(a) and f"domain_{a}" in clips:

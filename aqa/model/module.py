@@ -69,6 +69,7 @@ class AQAModule(L.LightningModule):
         self.domain_table: dict | None = (
             None  # {"ids": [...], "labels": {aspect: [...]}} saved in checkpoints
         )
+        self.domain_state: dict | None = None  # DomainLabels.state_dict(): the fitted definers
         self.collect_features = False  # final evaluation keeps pooled features for the domain probe
         self._rows: dict[str, EvalRows] = {}
         self.eval_clips: dict[str, object] = {}  # stage -> per-clip frame of the last evaluation
@@ -104,9 +105,7 @@ class AQAModule(L.LightningModule):
             if a in self.adversaries:
                 domain_logits[a] = (i, self.adversaries[a](pooled[:, i], self.grl_lambda))
         domain_losses = {
-            a: F.cross_entropy(
-                logits, batch["domains"][:, i], weight=getattr(self, f"class_weight_{a}"), ignore_index=-1
-            )
+            a: self._domain_loss(a, logits, batch["domains"][:, i])
             for a, (i, logits) in domain_logits.items()
         }
         if domain_losses:
@@ -117,6 +116,15 @@ class AQAModule(L.LightningModule):
             self._log_train(batch, loss, mos, domain_logits, domain_losses)
         self.log("loss", loss.detach(), batch_size=len(batch["ids"]), prog_bar=True, logger=False)
         return loss
+
+    def _domain_loss(self, aspect: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy over rows with a known label (-1 = unknown), class-weighted; 0, not NaN, when a batch
+        has no known label (masked mean, no host sync)."""
+        weight = getattr(self, f"class_weight_{aspect}")
+        known = labels >= 0
+        per_row = F.cross_entropy(logits, labels.clamp(min=0), reduction="none")
+        row_weight = known.to(per_row.dtype) * (weight[labels.clamp(min=0)] if weight is not None else 1.0)
+        return (per_row * row_weight).sum() / row_weight.sum().clamp(min=1e-8)
 
     def _log_train(self, batch, loss, mos, domain_logits, domain_losses) -> None:
         log = {

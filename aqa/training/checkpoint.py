@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from omegaconf import OmegaConf
 
 from aqa.config import load_config
 from aqa.model.encoder import encoder_sample_rate
@@ -17,7 +18,9 @@ def load_checkpoint(path: str | Path, overrides: list[str] = ()) -> tuple[AQAMod
         raise FileNotFoundError(f"checkpoint not found: {path}")
     stored = torch.load(path, map_location="cpu", weights_only=False)["hyper_parameters"]["config"]
     cfg = load_config(None, list(overrides), base=stored)
-    module = AQAModule.load_from_checkpoint(path, map_location="cpu").eval()
+    # the module is built from the overridden config (e.g. model.encoder.name pointing at this machine's copy)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    module = AQAModule.load_from_checkpoint(path, map_location="cpu", config=config).eval()
     return module, cfg, encoder_sample_rate(cfg.model.encoder)
 
 

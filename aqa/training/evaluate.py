@@ -9,7 +9,8 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from aqa.training.checkpoint import domains_from_checkpoint, load_checkpoint
 from aqa.training.report import print_metric_table
-from aqa.training.trainer import _devices
+from aqa.training.train import finite
+from aqa.training.trainer import check_strategy, parse_devices
 
 
 def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[str, float], list[str]]:
@@ -21,9 +22,10 @@ def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[st
     aspects = list(cfg.data.aspects)
     table = domains_from_checkpoint(module, load_table(cfg.data), aspects)
     datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
+    check_strategy(cfg.trainer.strategy)
     trainer = L.Trainer(
         accelerator=cfg.trainer.accelerator,
-        devices=_devices(cfg.trainer.devices),
+        devices=parse_devices(cfg.trainer.devices),
         strategy=cfg.trainer.strategy,
         precision=cfg.trainer.precision,
         logger=False,
@@ -52,5 +54,5 @@ def main(argv: list[str]) -> int:
         return 0
     print_metric_table(metrics, aspects)
     if args.out:
-        Path(args.out).write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        Path(args.out).write_text(json.dumps(finite(metrics), indent=2, sort_keys=True))
     return 0

@@ -63,13 +63,17 @@ def predict(
     aspects = list(cfg.data.aspects)
     table = input_table(source, aspects)
     loader = AQADataModule(cfg.data, table, sample_rate, aspects).eval_loader(table)
+    device = torch.device("cuda" if cfg.trainer.accelerator != "cpu" and torch.cuda.is_available() else "cpu")
+    module.to(device)
     rows = EvalRows()
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("scoring", total=len(loader))
         for batch in loader:
-            preds, _ = module(batch["audio"], batch["lengths"])
+            preds, _ = module(batch["audio"].to(device), batch["lengths"].to(device))
             rows.add(batch, module.denormalise(preds))
             progress.advance(task)
+    if not rows.ids:
+        raise ValueError(f"no usable audio in {source}: every clip was skipped (see the warning above)")
     clips = combine_windows(rows.frame(aspects), aspects).set_index("id")
     for clip_id, path in zip(table["id"], table["path"], strict=True):
         if clip_id not in clips.index:

@@ -4,6 +4,7 @@ write the run folder (config.yaml, metrics.json, checkpoints/, domains/, adapter
 import argparse
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from aqa.model.encoder import encoder_sample_rate
 from aqa.model.module import AQAModule
 from aqa.training.probe_report import probe_metrics
 from aqa.training.report import print_metric_table
-from aqa.training.run_dir import resolve_run_dir, resume_path
+from aqa.training.run_dir import RUN_DIR_ENV, resolve_run_dir, resume_path
 from aqa.training.trainer import build_trainer
 
 
@@ -54,12 +55,23 @@ def attach_domains(table, labels: dict[str, np.ndarray], aspects: list[str]):
     return table
 
 
-def _finite(metrics: dict) -> dict:
+def finite(metrics: dict) -> dict:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}
 
 
 def train(cfg) -> dict:
     """Runs one experiment; returns the metrics written to metrics.json (on every rank)."""
+    previous = os.environ.get(RUN_DIR_ENV)
+    try:
+        return _train(cfg)
+    finally:  # the run dir is exported for DDP children only: a second run in this process gets its own
+        if previous is None:
+            os.environ.pop(RUN_DIR_ENV, None)
+        else:
+            os.environ[RUN_DIR_ENV] = previous
+
+
+def _train(cfg) -> dict:
     from aqa.definers.labels import fit_domain_labels  # noqa: PLC0415 (heavy: sklearn)
     from data_modules.datamodule import AQADataModule
     from data_modules.manifest import load_table
@@ -122,13 +134,13 @@ def train(cfg) -> dict:
 
 
 def _write_outputs(trainer, module, metrics: dict, run_dir: Path, cfg) -> None:
-    (run_dir / "metrics.json").write_text(json.dumps(_finite(metrics), indent=2, sort_keys=True))
+    (run_dir / "metrics.json").write_text(json.dumps(finite(metrics), indent=2, sort_keys=True))
     if module.encoder.mode == "lora":
         module.encoder.save_adapters(run_dir / "adapters")
     summary = {k: v for k, v in metrics.items() if not k.startswith("run/best")}
     for logger in trainer.loggers:
         if logger.__class__.__name__ == "WandbLogger":
-            logger.experiment.summary.update(_finite(summary))
+            logger.experiment.summary.update(finite(summary))
     rank_zero_info(f"[aqa] run folder: {run_dir}")
 
 

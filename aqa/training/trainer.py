@@ -39,7 +39,7 @@ class BestMetrics(Callback):
         self.best = dict(state_dict.get("best", {}))
 
 
-def _devices(value: str):
+def parse_devices(value: str):
     value = str(value).strip()
     if value == "auto":
         return "auto"
@@ -68,7 +68,20 @@ def build_loggers(cfg, run_dir: Path) -> list:
     return loggers
 
 
+SPAWN_STRATEGIES = ("ddp_spawn", "ddp_fork", "ddp_notebook")
+
+
+def check_strategy(strategy: str) -> None:
+    """aqa reads metrics from the module after fit/validate; spawned workers would keep them to themselves."""
+    if str(strategy).split("_find")[0] in SPAWN_STRATEGIES:
+        raise ValueError(
+            f"trainer.strategy={strategy} runs training in spawned/forked workers whose metrics never reach "
+            "this process; use trainer.strategy=ddp (Lightning re-launches the same command per rank)"
+        )
+
+
 def build_trainer(cfg, run_dir: Path) -> tuple[L.Trainer, BestMetrics]:
+    check_strategy(cfg.trainer.strategy)
     ckpt = cfg.checkpoint
     monitor_name = ckpt.monitor.replace("/", "_")
     checkpoint = ModelCheckpoint(
@@ -85,14 +98,20 @@ def build_trainer(cfg, run_dir: Path) -> tuple[L.Trainer, BestMetrics]:
     callbacks = [checkpoint, best]
     if ckpt.early_stopping_patience > 0:
         callbacks.append(
-            EarlyStopping(monitor=ckpt.monitor, mode=ckpt.mode, patience=ckpt.early_stopping_patience)
+            # check_finite=False: a NaN correlation (constant predictions early on) is no reason to stop
+            EarlyStopping(
+                monitor=ckpt.monitor,
+                mode=ckpt.mode,
+                patience=ckpt.early_stopping_patience,
+                check_finite=False,
+            )
         )
     t = cfg.trainer
     if t.enable_progress_bar:
         callbacks.append(RichProgressBar(leave=True))
     trainer = L.Trainer(
         accelerator=t.accelerator,
-        devices=_devices(t.devices),
+        devices=parse_devices(t.devices),
         num_nodes=t.num_nodes,
         strategy=t.strategy,
         precision=t.precision,

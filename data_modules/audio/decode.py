@@ -35,10 +35,16 @@ def decode(path: str, sample_rate: int, start: float = math.nan, end: float = ma
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
+# HuBERT/MERT's conv front end needs 400 samples for its first frame; shorter clips crash the conv stack
+MIN_SAMPLES = 400
+
+
 def check_waveform(wav: np.ndarray, path: str, silence: float = 1e-6) -> None:
-    """Raise AudioError for an empty, non-finite or all-silent waveform."""
+    """Raise AudioError for an empty, too short, non-finite or all-silent waveform."""
     if wav.size == 0:
         raise AudioError("empty", path, "zero samples (or an empty start/end segment)")
+    if wav.size < MIN_SAMPLES:
+        raise AudioError("too_short", path, f"{wav.size} samples: the encoder needs at least {MIN_SAMPLES}")
     if not np.isfinite(wav).all():
         raise AudioError("non_finite", path, f"{int((~np.isfinite(wav)).sum())} NaN/inf samples")
     if float(np.abs(wav).max()) < silence:

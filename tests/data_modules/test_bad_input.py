@@ -31,6 +31,10 @@ def manifest(tmp_path, clips):
             sf.write(wav, np.zeros(0), SR)
         elif kind == "silent":
             sf.write(wav, np.zeros(SR), SR)
+        elif (
+            kind == "too_short"
+        ):  # 10 ms: shorter than the encoder's first conv frame (400 samples at 24 kHz)
+            sf.write(wav, np.full(SR // 100, 0.1), SR)
         elif kind == "non_finite":
             sf.write(wav, np.where(np.arange(SR) == 7, np.nan, 0.1), SR, subtype="FLOAT")
         table.to_csv(path, index=False)
@@ -46,7 +50,7 @@ def _setup(cfg):
     return dm
 
 
-@pytest.mark.parametrize("kind", ["missing_file", "unreadable", "empty", "silent", "non_finite"])
+@pytest.mark.parametrize("kind", ["missing_file", "unreadable", "empty", "too_short", "silent", "non_finite"])
 def test_unusable_audio_is_skipped_and_counted(manifest, data_cfg, caplog, kind):
     _, path, bad = manifest
     cfg = data_cfg(bad(kind), "data.max_skip_fraction=0.1")

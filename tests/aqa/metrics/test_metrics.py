@@ -59,3 +59,17 @@ def test_combine_windows_dedups_and_weights():
     assert clips["pred_PQ"].tolist() == [3.0, 5.0]  # (3*2 + 1*6) / 4
     shuffled = combine_windows(frame.sample(frac=1, random_state=1), ["PQ"])
     pd.testing.assert_frame_equal(shuffled, clips)
+
+
+def test_system_means_use_only_clips_with_a_target():
+    clips = pd.DataFrame(
+        {
+            "id": list("abcd"),
+            "system": ["s1", "s1", "s2", "s2"],
+            "pred_PQ": [1.0, 9.0, 4.0, 4.0],
+            "target_PQ": [1.0, np.nan, 4.0, 5.0],
+        }
+    )
+    m = split_metrics(clips, ["PQ"], "val")
+    # s1: only clip a is rated -> (pred 1, target 1); s2 -> (pred 4, target 4.5)
+    assert m["val/PQ/sys_mse"] == pytest.approx((0.0 + 0.25) / 2)

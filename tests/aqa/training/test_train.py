@@ -1,6 +1,7 @@
 """End to end on CPU: `aqa train` writes the run folder, `aqa eval` reproduces it, resume continues."""
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -63,6 +64,18 @@ def test_eval_reproduces_the_run_metrics(dat_run):
             assert metrics[key] == pytest.approx(stored[key], abs=1e-9), key
 
 
+def test_eval_overrides_reach_the_rebuilt_model(dat_run, tmp_path):
+    """e.g. the encoder lives elsewhere on another machine: the override, not the stored path, is loaded."""
+    from aqa.training.checkpoint import load_checkpoint
+
+    stored = json.loads((dat_run / "metrics.json").read_text())
+    module, cfg, _ = load_checkpoint(
+        stored["run/best_checkpoint"], [f"model.encoder.cache_dir={tmp_path}/enc"]
+    )
+    assert module.cfg.model.encoder.cache_dir == f"{tmp_path}/enc" == cfg.model.encoder.cache_dir
+    assert list((tmp_path / "enc").glob("tiny-mert-*/model.safetensors"))  # written where the override says
+
+
 def test_checkpoint_keeps_normalisation_and_labels(dat_run):
     ckpt = torch.load(dat_run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert "target_mean" in ckpt["state_dict"] and "target_std" in ckpt["state_dict"]
@@ -80,6 +93,7 @@ def test_erm_run_has_no_adversary(train_overrides, tmp_path):
     )
     metrics = train(cfg)
     assert "val/PQ/sys_srcc" in metrics and "probe/PQ/acc" not in metrics
+    assert "AQA_RUN_DIR" not in os.environ  # exported for DDP children only, not left for the next run
     assert "probe/PQ/dataset_acc" in metrics  # ERM and DAT compare on the dataset probe
     logged = pd.read_csv(tmp_path / "csv" / "metrics.csv")
     assert not any("domain_loss" in c for c in logged.columns)
