@@ -8,9 +8,19 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
 
 from aqa.training.checkpoint import domains_from_checkpoint, load_checkpoint
-from aqa.training.report import print_metric_table
-from aqa.training.train import finite
+from aqa.training.report import finite, print_metric_table
 from aqa.training.trainer import check_strategy, parse_devices
+
+
+def evaluate_splits(trainer: L.Trainer, module, datamodule, ckpt_path: str | None = None) -> dict[str, float]:
+    """Validate, then test every eval split present; the module's float64 metrics of those stages."""
+    trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
+    metrics = {k: v for k, v in module.last_metrics.items() if k.startswith("val/")}
+    if datamodule.eval_split_names:
+        trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
+        prefixes = tuple(f"{s}/" for s in datamodule.eval_split_names)
+        metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith(prefixes)}
+    return metrics
 
 
 def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[str, float], list[str]]:
@@ -33,14 +43,7 @@ def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[st
         enable_progress_bar=cfg.trainer.enable_progress_bar,
         use_distributed_sampler=False,
     )
-    metrics: dict[str, float] = {}
-    trainer.validate(module, datamodule=datamodule, verbose=False)
-    metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith("val/")}
-    if datamodule.eval_split_names:
-        trainer.test(module, datamodule=datamodule, verbose=False)
-        prefixes = tuple(f"{s}/" for s in datamodule.eval_split_names)
-        metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith(prefixes)}
-    return metrics, aspects
+    return evaluate_splits(trainer, module, datamodule), aspects
 
 
 def main(argv: list[str]) -> int:

@@ -69,8 +69,8 @@ def predict(
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("scoring", total=len(loader))
         for batch in loader:
-            preds, _ = module(batch["audio"].to(device), batch["lengths"].to(device))
-            rows.add(batch, module.denormalise(preds))
+            on_device = batch | {"audio": batch["audio"].to(device), "lengths": batch["lengths"].to(device)}
+            rows.add(batch, module.predict_step(on_device, 0)["preds"])
             progress.advance(task)
     if not rows.ids:
         raise ValueError(f"no usable audio in {source}: every clip was skipped (see the warning above)")

@@ -7,6 +7,12 @@ from rich.table import Table
 
 from aqa.console import make_console
 
+
+def finite(metrics: dict) -> dict:
+    """NaN -> None, so the metrics are valid JSON (`null`) for metrics.json and W&B summaries."""
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}
+
+
 COLUMNS = ("utt_srcc", "utt_lcc", "utt_mse", "sys_srcc", "sys_lcc", "sys_ktau", "sys_mse")
 
 

@@ -3,7 +3,6 @@ write the run folder (config.yaml, metrics.json, checkpoints/, domains/, adapter
 
 import argparse
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -18,8 +17,9 @@ from omegaconf import OmegaConf
 from aqa.config import load_config, save_config
 from aqa.model.encoder import encoder_sample_rate
 from aqa.model.module import AQAModule
+from aqa.training.evaluate import evaluate_splits
 from aqa.training.probe_report import probe_metrics
-from aqa.training.report import print_metric_table
+from aqa.training.report import finite, print_metric_table
 from aqa.training.run_dir import RUN_DIR_ENV, resolve_run_dir, resume_path
 from aqa.training.trainer import build_trainer
 
@@ -53,10 +53,6 @@ def attach_domains(table, labels: dict[str, np.ndarray], aspects: list[str]):
     for a in aspects:
         table[f"domain_{a}"] = np.asarray(labels.get(a, np.zeros(len(table))), dtype=np.int64)
     return table
-
-
-def finite(metrics: dict) -> dict:
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}
 
 
 def train(cfg) -> dict:
@@ -110,14 +106,8 @@ def _train(cfg) -> dict:
     # Final evaluation of the best checkpoint on val and every extra eval split.
     best_path = trainer.checkpoint_callback.best_model_path or None
     module.collect_features = True
-    metrics: dict = {}
-    trainer.validate(module, datamodule=datamodule, ckpt_path=best_path, verbose=False)
-    metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith("val/")}
+    metrics = evaluate_splits(trainer, module, datamodule, ckpt_path=best_path)
     val_clips = module.eval_clips.get("val")
-    if datamodule.eval_split_names:
-        trainer.test(module, datamodule=datamodule, ckpt_path=best_path, verbose=False)
-        prefixes = tuple(f"{s}/" for s in datamodule.eval_split_names)
-        metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith(prefixes)}
     metrics |= best.best
     if val_clips is not None:
         metrics |= probe_metrics(val_clips, table, aspects, domains.names, seed=cfg.seed)
