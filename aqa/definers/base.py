@@ -18,6 +18,8 @@ class Definer:
     name = ""
     needs_embeddings = False  # True: fit/predict need the frozen-encoder embeddings of the rows
     adversary = True  # False: the definer means "no adversary" (ERM)
+    simplicity = 100  # rank among definers when tied (lower = simpler; ERM `none` is 0)
+    control = False  # True: a control (random labels): reported, never selected
 
     def __init__(self, cfg: DefinerConfig):
         self.cfg = cfg

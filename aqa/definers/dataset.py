@@ -5,6 +5,7 @@ from aqa.definers.metadata import MetadataDefiner
 
 class DatasetDefiner(MetadataDefiner):
     name = "dataset"
+    simplicity = 20
 
     @property
     def needs_columns(self):

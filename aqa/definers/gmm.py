@@ -9,6 +9,7 @@ COVARIANCES = ("full", "tied", "diag", "spherical")
 
 class GMMDefiner(ClusterDefiner):
     name = "gmm"
+    simplicity = 50
 
     def fit_k(self, z, k):
         from sklearn.mixture import GaussianMixture

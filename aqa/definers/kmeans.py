@@ -9,6 +9,7 @@ SILHOUETTE_ROWS = 5000  # silhouette is O(n^2): scored on a seeded sample of thi
 
 class KMeansDefiner(ClusterDefiner):
     name = "kmeans"
+    simplicity = 40
 
     def fit_k(self, z, k):
         from sklearn.cluster import KMeans

@@ -21,6 +21,7 @@ class MetadataDefiner(Definer):
     """Domains = the sorted distinct values seen in train; a value not seen in train -> UNKNOWN."""
 
     name = "metadata"
+    simplicity = 30
 
     @property
     def needs_columns(self):

@@ -7,6 +7,7 @@ from aqa.definers.base import Definer
 
 class NoneDefiner(Definer):
     name = "none"
+    simplicity = 0
     adversary = False
 
     def fit(self, train_rows, features):

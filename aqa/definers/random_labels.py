@@ -12,6 +12,8 @@ class RandomDefiner(Definer):
     Other rows: a seeded hash of the row id (stable, no meaning: for diagnostics only)."""
 
     name = "random"
+    simplicity = 10
+    control = True
 
     @property
     def needs_columns(self):

@@ -19,8 +19,13 @@ DEFINERS: dict[str, type[Definer]] = {
 }
 
 
+def definer_class(name: str) -> type[Definer]:
+    """The registered class of `name` (its `simplicity`, `control`, `needs_*` describe it)."""
+    if name not in DEFINERS:
+        raise ValueError(f"unknown domain definer {name!r}; choose one of {sorted(DEFINERS)}")
+    return DEFINERS[name]
+
+
 def build_definer(cfg: DefinerConfig) -> Definer:
     """An unfitted definer for `cfg` (name must be registered)."""
-    if cfg.name not in DEFINERS:
-        raise ValueError(f"unknown domain definer {cfg.name!r}; choose one of {sorted(DEFINERS)}")
-    return DEFINERS[cfg.name](cfg)
+    return definer_class(cfg.name)(cfg)
