@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import Dataset
 
 from data_modules.audio import AudioCache
+from data_modules.manifest.columns import domain_matrix
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Clips:
     starts: np.ndarray  # (N,) seconds, NaN = file start
     ends: np.ndarray  # (N,) seconds, NaN = file end
     targets: np.ndarray  # (N, A) float32, NaN = missing
-    domains: np.ndarray  # (N, A) int64, from `domain_<ASPECT>` (missing column -> 0)
+    domains: np.ndarray  # (N, A) int64, from `domain_<ASPECT>` (missing column -> -1, unknown)
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, aspects: list[str]) -> "Clips":
@@ -33,13 +34,7 @@ class Clips:
             ],
             1,
         ).reshape(n, len(aspects))
-        domains = np.stack(
-            [
-                table[f"domain_{a}"].to_numpy(np.int64) if f"domain_{a}" in table else np.zeros(n, np.int64)
-                for a in aspects
-            ],
-            1,
-        ).reshape(n, len(aspects))
+        domains = domain_matrix(table, aspects)
         return cls(
             ids=table["id"].astype(str).tolist(),
             systems=table["system"].astype(str).tolist()

@@ -8,14 +8,15 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from data_modules.audio import AudioCache
+from data_modules.audio import SKIP_REASONS, AudioCache
+from data_modules.audio.errors import SKIP, WARN
 from data_modules.manifest import Problem, read_manifest
 from data_modules.manifest.paths import PLACEHOLDER
 from data_modules.usable import check_clips
 
-# audio / label problems that training skips (counted); everything else stops training
-SKIPPED = ("missing_file", "unreadable", "empty", "non_finite", "silent", "no_mos")
-WARNINGS = ("missing_mos",)  # a NaN target for some aspects: that aspect's loss ignores the row
+# audio / label problems that training skips (counted) or warns about; every other problem stops training
+SKIPPED = tuple(r for r, reason in SKIP_REASONS.items() if reason.effect == SKIP)
+WARNINGS = tuple(r for r, reason in SKIP_REASONS.items() if reason.effect == WARN)
 
 
 @dataclass
@@ -63,7 +64,7 @@ def validate_manifest(cfg_data, sample_rate: int, progress: bool = True) -> Repo
     lengths, skipped = check_clips(table, aspects, cache, progress=progress, threads=threads)
     for i, (_, path, reason) in zip(np.flatnonzero(lengths < 0), skipped):  # both in row order
         hint = " (set data.root to replace /your_path)" if path.startswith(PLACEHOLDER + "/") else ""
-        report.problems.append(_row_problem(table, i, reason, _REASONS[reason] + hint))
+        report.problems.append(_row_problem(table, i, reason, SKIP_REASONS[reason].message + hint))
     usable = pd.Series(lengths >= 0, index=table.index)
     for split, rows in table.groupby("split").groups.items():
         report.splits[str(split)] = (len(rows), int(usable[rows].sum()))
@@ -71,16 +72,6 @@ def validate_manifest(cfg_data, sample_rate: int, progress: bool = True) -> Repo
         if report.splits.get(split, (0, 0))[1] == 0:
             report.problems.append(Problem("empty_split", f"split {split!r} has no usable rows"))
     return report
-
-
-_REASONS = {
-    "missing_file": "audio file not found",
-    "unreadable": "audio file cannot be decoded (corrupt or unsupported)",
-    "empty": "audio has zero samples (or the start/end segment is empty)",
-    "non_finite": "audio has NaN/inf samples",
-    "silent": "audio is all silent",
-    "no_mos": "no MOS for any configured aspect",
-}
 
 
 def _row_problem(table: pd.DataFrame, i: int, kind: str, what: str) -> Problem:
@@ -106,7 +97,7 @@ def print_report(report: Report, console: Console, shown: int = 3) -> None:
     for col in ("problem", "count", "effect"):
         counts.add_column(col)
     for kind, items in sorted(by_kind.items(), key=lambda kv: -len(kv[1])):
-        effect = "skipped (counted)" if kind in SKIPPED else "warning" if kind in WARNINGS else "error"
+        effect = SKIP_REASONS[kind].effect if kind in SKIP_REASONS else "error"
         counts.add_row(kind, str(len(items)), effect)
     console.print(counts)
     for kind, items in by_kind.items():

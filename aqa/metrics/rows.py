@@ -7,6 +7,8 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 
+from data_modules.manifest.columns import domain_column
+
 
 @dataclass
 class EvalRows:
@@ -42,7 +44,7 @@ class EvalRows:
         for i, a in enumerate(aspects):
             data[f"pred_{a}"] = preds[:, i]
             data[f"target_{a}"] = targets[:, i]
-            data[f"domain_{a}"] = domains[:, i]
+            data[domain_column(a)] = domains[:, i]
         out = pd.DataFrame(data)
         if self.features:
             out["_feature"] = list(np.concatenate(self.features))

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from data_modules.manifest.columns import domain_column
+
 METRICS = ("mse", "lcc", "srcc", "ktau")
 HIGHER_IS_BETTER = {"mse": False, "lcc": True, "srcc": True, "ktau": True}
 
@@ -51,9 +53,9 @@ def split_metrics(
         systems = rated.groupby("system")[[f"pred_{a}", f"target_{a}"]].mean()
         for name, value in pair_metrics(systems.iloc[:, 0].to_numpy(), systems.iloc[:, 1].to_numpy()).items():
             out[f"{stage}/{a}/sys_{name}"] = value
-        if domain_names and domain_names.get(a) and f"domain_{a}" in clips:
+        if domain_names and domain_names.get(a) and domain_column(a) in clips:
             names = domain_names[a]
-            for label, part in clips.groupby(f"domain_{a}"):
+            for label, part in clips.groupby(domain_column(a)):
                 label_name = names[label] if 0 <= label < len(names) else "unknown"
                 srcc = pair_metrics(part[f"pred_{a}"].to_numpy(), part[f"target_{a}"].to_numpy())["srcc"]
                 out[f"{stage}/{a}/utt_srcc_dom_{_slug(label_name)}"] = srcc

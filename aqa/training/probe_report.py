@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 
+from data_modules.manifest.columns import domain_column
+
 
 def probe_metrics(clips, table, aspects: list[str], domain_names: dict, seed: int = 0) -> dict[str, float]:
     """clips: per-clip frame with `_feature` (A, D) per clip and `domain_<A>` labels.
@@ -23,7 +25,7 @@ def probe_metrics(clips, table, aspects: list[str], domain_names: dict, seed: in
         if len(np.unique(dataset)) >= 2:
             res = domain_probe(features[:, i], dataset, seed=seed)
             out[f"probe/{a}/dataset_acc"], out[f"probe/{a}/dataset_chance"] = res["acc"], res["chance"]
-        labels = clips[f"domain_{a}"].to_numpy()
+        labels = clips[domain_column(a)].to_numpy()
         known = labels >= 0
         if len(domain_names.get(a) or []) >= 2 and len(np.unique(labels[known])) >= 2:
             res = domain_probe(features[known, i], labels[known], seed=seed)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data_modules.audio.decode import AudioError, check_waveform, decode
+from data_modules.audio.decode import check_waveform, decode
+from data_modules.audio.errors import AudioError
 
 VERSION = 1  # bump when decoding changes, so old entries are not reused
 

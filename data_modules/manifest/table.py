@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 
 from data_modules.manifest.aspects import find_aspect_column, is_rating_list, mean_rating
+from data_modules.manifest.columns import CORE
 from data_modules.manifest.errors import ManifestError, Problem
 from data_modules.manifest.readers import READERS, FormatError, detect_format
 from data_modules.manifest.splits import assign_splits
-
-CORE = ["id", "path", "split", "system", "dataset", "start", "end"]
 
 
 def manifest_source(cfg_data) -> tuple[Path, str]:

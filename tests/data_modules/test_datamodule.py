@@ -37,7 +37,10 @@ def test_train_batches_follow_the_contract(mixed_manifest, data_cfg):
         for row, id_ in enumerate(batch["ids"]):
             clip = table[table["id"] == id_].iloc[0]
             assert batch["targets"][row].tolist() == [clip["PQ"], clip["CE"]]
-            assert batch["domains"][row].tolist() == [clip["domain_PQ"], 0]  # no domain_CE column -> 0
+            assert batch["domains"][row].tolist() == [
+                clip["domain_PQ"],
+                -1,
+            ]  # no domain_CE column -> -1 (unknown)
             assert batch["systems"][row] == clip["system"]
             assert batch["audio"][row, batch["lengths"][row] :].abs().sum() == 0  # zero padding
         real = batch["lengths"].sum().item()
