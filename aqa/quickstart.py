@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from aqa.config.train import RUNS_ROOT
 from aqa.console import make_console
 from aqa.sweep.command import load_sweep
 
@@ -49,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     from data_modules.corpus.generate import ensure_corpus
 
     parser = argparse.ArgumentParser(prog="aqa quickstart", description=__doc__.splitlines()[0])
-    parser.add_argument("--dir", default="runs/quickstart", help="output folder (rerun to resume)")
+    parser.add_argument(
+        "--dir", default=str(RUNS_ROOT / "quickstart"), help="output folder (rerun to resume)"
+    )
     parser.add_argument("--seeds", type=int, help="seeds per definer (default: the sweep file's)")
     parser.add_argument("--definers", help="comma-separated definer names (default: all in the sweep file)")
     parser.add_argument("overrides", nargs="*", help="key=value overrides for every trial")

@@ -16,6 +16,8 @@ import torch
 from omegaconf import OmegaConf
 
 from aqa.model.encoder import Encoder, encoder_identity
+from aqa.model.pooling import masked_layer_means
+from data_modules.atomic import atomic_path
 from data_modules.locks import file_lock
 
 log = logging.getLogger(__name__)
@@ -56,9 +58,8 @@ def compute_embeddings(cfg, table: pd.DataFrame, sample_rate: int) -> np.ndarray
         encoder = frozen_encoder(cfg)
         emb = pool_clips(encoder, eval_batches(cfg, table, sample_rate), ids, cfg)
         order = np.argsort(np.array(ids, dtype=object), kind="stable")
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, ids=np.array(ids)[order], emb=emb[order])
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            np.savez(tmp, ids=np.array(ids)[order], emb=emb[order])
         identity = embedding_identity(cfg, table, sample_rate)
         path.with_suffix(".json").write_text(json.dumps(identity, indent=1, sort_keys=True))
         log.info("embeddings: %s computed and cached at %s", emb.shape, path)
@@ -115,8 +116,7 @@ def pool_clips(encoder: Encoder, batches, ids: list[str], cfg) -> np.ndarray:
         task = progress.add_task("embeddings", total=total)
         for batch in batches:
             hidden, mask = encoder(batch["audio"].to(device), batch["lengths"].to(device))  # (L+1, B, F, H)
-            m = mask[None, :, :, None].to(hidden.dtype)
-            pooled = (hidden * m).sum(2) / m.sum(2).clamp(min=1)  # (L+1, B, H)
+            pooled = masked_layer_means(hidden, mask)  # (L+1, B, H)
             pooled = pooled.mean(0) if layer is None else pooled[layer]  # (B, H)
             w = batch["weight"].double().numpy()
             index = np.array([row[str(i)] for i in batch["ids"]])

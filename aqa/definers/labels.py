@@ -4,7 +4,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from aqa.definers.config import DefinerConfig
 from aqa.definers.embeddings import compute_embeddings, embedding_identity
 from aqa.definers.registry import build_definer
 from aqa.definers.resolve import definer_key, resolve_definers
+from data_modules.atomic import atomic_path
 from data_modules.locks import file_lock
 from data_modules.manifest.columns import attach_domains, domain_column
 
@@ -111,9 +111,8 @@ class DomainLabels:
 
 
 def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        write(tmp)
 
 
 def train_mask(cfg, table: pd.DataFrame) -> np.ndarray:

@@ -8,6 +8,7 @@ import torch
 import torch.distributed as dist
 
 from data_modules.manifest.columns import domain_column
+from data_modules.windows import window_mean
 
 
 @dataclass
@@ -67,15 +68,11 @@ def combine_windows(frame: pd.DataFrame, aspects: list[str]) -> pd.DataFrame:
     """
     frame = frame.drop_duplicates(subset=["id", "window"]).sort_values(["id", "window"], kind="stable")
     pred_cols = [f"pred_{a}" for a in aspects]
-    weighted = frame[pred_cols].mul(frame["weight"], axis=0)
-    grouped = weighted.groupby(frame["id"], sort=True).sum()
-    totals = frame.groupby("id", sort=True)["weight"].sum()
+    codes, _ = pd.factorize(frame["id"], sort=True)
+    weights = frame["weight"].to_numpy()
     clips = frame.groupby("id", sort=True).first()
-    clips[pred_cols] = grouped.div(totals, axis=0)
+    clips[pred_cols] = window_mean(frame[pred_cols].to_numpy(), weights, codes, len(clips))
     if "_feature" in frame.columns:  # per-clip feature: weighted mean of window features
-        stacked = np.stack(frame["_feature"].to_numpy()) * frame["weight"].to_numpy()[:, None, None]
-        codes, _ = pd.factorize(frame["id"], sort=True)
-        sums = np.zeros((len(clips),) + stacked.shape[1:])
-        np.add.at(sums, codes, stacked)
-        clips["_feature"] = list(sums / totals.to_numpy()[:, None, None])
+        features = window_mean(np.stack(frame["_feature"].to_numpy()), weights, codes, len(clips))
+        clips["_feature"] = list(features)
     return clips.drop(columns=["window", "weight"]).reset_index()

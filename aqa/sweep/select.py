@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
+from aqa.config.train import SWEEPS_ROOT
 from aqa.console import make_console
 from aqa.sweep.ranking import aspects_of, goal_of, group, rank_aspect
 from aqa.sweep.records import offline_records, online_records
@@ -34,7 +35,7 @@ def select(
         out = Path(out or source)
     else:
         sweep, records, failed = online_records(source)
-        out = Path(out or Path("runs/sweeps") / source.replace("/", "-"))
+        out = Path(out or SWEEPS_ROOT / source.replace("/", "-"))
     if not records:
         raise ValueError(f"{source}: no finished trials to select from")
     candidates = group(records)

@@ -12,19 +12,10 @@ import numpy as np
 import pandas as pd
 
 from data_modules.corpus import recipe
+from data_modules.stats import eta_squared
 
 MANIFEST = "manifest.jsonl"
 TRUTH = "truth.csv"
-
-
-def eta_squared(values, groups) -> float:
-    """Share of the variance of `values` explained by group means (one-way ANOVA SS_between / SS_total)."""
-    frame = pd.DataFrame({"v": np.asarray(values, dtype=float), "g": np.asarray(groups)})
-    total = ((frame["v"] - frame["v"].mean()) ** 2).sum()
-    if total == 0:
-        return 0.0
-    means = frame.groupby("g")["v"].transform("mean")
-    return float(((means - frame["v"].mean()) ** 2).sum() / total)
 
 
 def load_corpus(corpus_dir) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from data_modules.audio import decode
 from data_modules.datamodule import AQADataModule
 from data_modules.manifest import load_table
 from data_modules.usable import DataError
-from data_modules.windows import combine_windows
+from data_modules.windows import window_mean
 
 SR = 16000
 
@@ -78,7 +78,7 @@ def _clip_scores(loader):
         for id_, w, weight, f in zip(batch["ids"], batch["window"].tolist(), batch["weight"].tolist(), feats):
             rows.setdefault(id_, {})[w] = (weight, f.numpy())
     return {
-        id_: combine_windows(np.stack([f for _, f in w.values()]), np.array([wt for wt, _ in w.values()]))
+        id_: window_mean(np.stack([f for _, f in w.values()]), np.array([wt for wt, _ in w.values()]))
         for id_, w in rows.items()
     }
 
