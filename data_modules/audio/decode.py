@@ -1,6 +1,7 @@
 """Decode one clip: soundfile (wav/flac/ogg/opus/mp3) -> mono float32 at the target rate (soxr)."""
 
 import math
+import os
 
 import numpy as np
 import soundfile as sf
@@ -11,6 +12,8 @@ from data_modules.audio.errors import MIN_SAMPLES, AudioError
 
 def decode(path: str, sample_rate: int, start: float = math.nan, end: float = math.nan) -> np.ndarray:
     """(T,) float32 mono at `sample_rate`; `start`/`end` in seconds (NaN = file start / end)."""
+    if not os.path.isfile(path):  # libsndfile reports a missing file as an opening error
+        raise AudioError("missing_file", path)
     try:
         with sf.SoundFile(path) as f:
             rate = f.samplerate
