@@ -3,7 +3,7 @@
     from aqa import Predictor
     p = Predictor.load("run/checkpoints/best.ckpt", device="auto")
     rows = p.predict(["a.wav", "b.flac"])                       # paths
-    rows = p.predict([wav], sample_rate=44100)                  # (T,) or (T, C) arrays
+    rows = p.predict([wav], sample_rate=44100)                  # (T,), (T, C) or (C, T) arrays
     rows = p.predict([{"path": "long.wav", "start": 10.0, "end": 20.0}])
 
 Each row: {"id", "path", <aspect>: score on the original scale, ..., "error": None}; an input that cannot
@@ -32,6 +32,7 @@ from data_modules.windows import eval_windows, window_mean
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = {"32": None, "32-true": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+MAX_CHANNELS = 8  # a 2-D array with at most this many rows (and more columns) is read as (C, T)
 CHUNK_WINDOWS = 256  # windows decoded ahead and scored together (bounds memory on long input lists)
 
 
@@ -116,7 +117,9 @@ class Predictor:
         name = clip.path or f"array {clip.id}"
         try:
             if clip.audio is not None:
-                wav = to_mono(clip.audio, int(clip.rate), self.sample_rate)
+                first = 0 if math.isnan(clip.start) else int(round(clip.start * clip.rate))
+                last = None if math.isnan(clip.end) else int(round(clip.end * clip.rate))
+                wav = to_mono(clip.audio[first:last], int(clip.rate), self.sample_rate)
             else:
                 wav = decode(clip.path, self.sample_rate, clip.start, clip.end)
             check_waveform(wav, name)
@@ -193,7 +196,9 @@ def _clip(x, n: int, sample_rate: int | None) -> Clip:
             raise ValueError(f"input {n}: an in-memory array needs its sample_rate")
         audio = x["audio"]
         audio = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
-        return Clip(str(x.get("id", n)), None, audio=audio, rate=int(rate))
+        if audio.ndim == 2 and audio.shape[0] <= MAX_CHANNELS < audio.shape[1]:
+            audio = audio.T  # (C, T), torchaudio's layout -> (T, C)
+        return Clip(str(x.get("id", n)), None, _seconds(start), _seconds(end), audio=audio, rate=int(rate))
     if "path" not in x:
         raise ValueError(f"input {n}: a dict needs `path` or `audio`, has {sorted(x)}")
     return Clip(str(x.get("id", x["path"])), str(x["path"]), _seconds(start), _seconds(end))

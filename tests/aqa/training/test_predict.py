@@ -153,9 +153,16 @@ def test_python_api_takes_paths_and_arrays(checkpoint, audio_dir):
     assert rows[1]["path"] is None and rows[0]["error"] is None
     np.testing.assert_allclose(_scores(rows[1]), _scores(rows[0]), atol=1e-4)
     assert _scores(rows[1]) == _scores(rows[2])
-    stereo = np.stack([wav, wav], 1)  # (T, C): channels are averaged
-    (row,) = predictor.predict({"id": "st", "audio": stereo, "sample_rate": rate})
-    np.testing.assert_allclose(_scores(row), _scores(rows[0]), atol=1e-4)
+    stereo = np.stack([wav, wav], 1)  # (T, C): channels are averaged; (C, T) too
+    for audio in (stereo, torch.from_numpy(stereo.T.copy())):
+        (row,) = predictor.predict({"id": "st", "audio": audio, "sample_rate": rate})
+        np.testing.assert_allclose(_scores(row), _scores(rows[0]), atol=1e-4)
+    part, whole = predictor.predict(
+        [{"audio": wav, "start": 0.0, "end": 0.5}, {"path": str(audio_dir / "mid.wav"), "end_time": 0.5}],
+        sample_rate=rate,
+    )
+    np.testing.assert_allclose(_scores(part), _scores(whole), atol=1e-4)
+    assert _scores(part) != _scores(rows[0])
     (short,) = predictor.predict(np.zeros(10, np.float32), sample_rate=rate)
     assert short["error"].startswith("too_short") and short["PQ"] is None
     with pytest.raises(ValueError, match="needs its sample_rate"):
