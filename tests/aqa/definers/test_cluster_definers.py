@@ -121,3 +121,50 @@ def test_umap_reduction_recovers_clusters_and_round_trips(blobs):
     restored = build_definer(cfg).load_state_dict(fitted.state_dict())
     new, _ = blobs(30, 3, dim=16, seed=0)
     assert restored.predict(rows(30), new).tolist() == fitted.predict(rows(30), new).tolist()
+
+
+def plain(value) -> bool:
+    """True if `value` is built from dict/list/str/int/float/bool/None only (no bytes, no pickle text)."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(plain(v) for v in value)
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def assert_checkpoint_safe(state: dict) -> None:
+    """Plain values only, and torch's weights_only loader (what checkpoints use) reads them back."""
+    import io
+    import json
+
+    import torch
+
+    assert plain(state)
+    assert "pickle" not in json.dumps(state) and "gASV" not in json.dumps(state)  # base64 pickle header
+    buffer = io.BytesIO()
+    torch.save({"aqa_domains": state}, buffer)
+    buffer.seek(0)
+    assert torch.load(buffer, weights_only=True)["aqa_domains"] == state
+
+
+@pytest.mark.parametrize("name", ["kmeans", "gmm"])
+def test_fitted_state_is_plain_arrays(blobs, name):
+    x, _ = blobs(90, 3, dim=6)
+    cfg = DefinerConfig(name=name, k=3, reduce="pca", reduce_dim=4, seed=0)
+    assert_checkpoint_safe(build_definer(cfg).fit(rows(90), x).state_dict())
+
+
+@pytest.mark.slow
+def test_umap_state_has_no_pickle_and_places_new_rows(blobs):
+    x, truth = blobs(200, 3, dim=16)
+    cfg = DefinerConfig(name="kmeans", k=3, reduce="umap", reduce_dim=2, seed=0)
+    fitted = build_definer(cfg).fit(rows(200), x)
+    state = fitted.state_dict()
+    assert_checkpoint_safe(state)
+    restored = build_definer(cfg).load_state_dict(state)
+    new, new_truth = blobs(60, 3, dim=16, seed=0)  # same centres, new noise
+    new = new + np.random.default_rng(5).normal(scale=0.1, size=new.shape).astype(np.float32)
+    assert adjusted_rand_score(new_truth, restored.predict(rows(60), new)) == pytest.approx(1.0)
+    assert restored.predict(rows(200), x).tolist() == fitted.predict(rows(200), x).tolist()
+    with pytest.raises(ValueError, match="pickle"):
+        build_definer(cfg).load_state_dict({**state, "reducer": {**state["reducer"], "umap": "gASV..."}})
