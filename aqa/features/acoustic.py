@@ -9,7 +9,7 @@ import numpy as np
 from aqa.features.base import Extractor
 
 N_FFT = 1024  # 43 ms at 24 kHz
-MEL_BANDS = 8  # coarse log-mel shape of the long-term spectrum
+MEL_BANDS = 64  # log-mel shape of the long-term spectrum (8 and 32 bands found fewer sources: docs/corpus.md)
 EPS = 1e-12
 DESCRIPTORS = (
     "loudness_db",  # mean power, dB
@@ -77,7 +77,7 @@ def descriptors(x: np.ndarray, sample_rate: int, mel: np.ndarray) -> np.ndarray:
 
 class AcousticExtractor(Extractor):
     name = "acoustic"
-    description = "signal descriptors: level, noise floor, spectral tilt/bandwidth/rolloff, flatness, log-mel"
+    description = "signal descriptors (level, noise floor, tilt, bandwidth, rolloff, flatness) + log-mel shape"
 
     def identity(self, cfg):
         return {"descriptors": list(DESCRIPTORS), "n_fft": N_FFT}

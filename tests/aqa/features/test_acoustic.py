@@ -82,3 +82,19 @@ def test_acoustic_features_separate_planted_kinds(make_cfg, tmp_path, planted_co
     labels = fit_domain_labels(cfg, table, tmp_path / "run", SR)
     assert adjusted_rand_score(table["dataset"], labels.labels["PQ"]) == pytest.approx(1.0)
     assert "acoustic" in labels.definer("PQ").label(labels.definer("PQ").cfg)
+
+
+def test_features_setting_enters_the_label_fingerprint(make_cfg, make_table):
+    from aqa.definers.labels import labels_fingerprint
+    from aqa.definers.resolve import resolve_definers
+
+    table = make_table(60)
+
+    def fingerprint(*overrides):
+        cfg = make_cfg("domain.definer=kmeans", "domain.definer.k=2", *overrides)
+        return labels_fingerprint(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=0), SR)
+
+    encoder = fingerprint()
+    assert fingerprint("domain.definer.features=encoder") == encoder
+    assert fingerprint("domain.definer.features=acoustic") != encoder
+    assert fingerprint("domain.embeddings.layer=1") != encoder  # what the encoder features depend on
