@@ -77,7 +77,9 @@ def descriptors(x: np.ndarray, sample_rate: int, mel: np.ndarray) -> np.ndarray:
 
 class AcousticExtractor(Extractor):
     name = "acoustic"
-    description = "signal descriptors (level, noise floor, tilt, bandwidth, rolloff, flatness) + log-mel shape"
+    description = (
+        "signal descriptors (level, noise floor, tilt, bandwidth, rolloff, flatness) + log-mel shape"
+    )
 
     def identity(self, cfg):
         return {"descriptors": list(DESCRIPTORS), "n_fft": N_FFT}
