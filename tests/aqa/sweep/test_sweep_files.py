@@ -13,7 +13,7 @@ from aqa.sweep.offline import propose
 
 REPO = Path(__file__).resolve().parents[3]
 SWEEP_FILES = sorted((REPO / "sweeps").glob("*.yaml"))
-LOGGED_KEY = re.compile(r"^(best/)?(val|test|test_ood)/[^/]+/(utt|sys)_(mse|lcc|srcc|ktau)$")
+LOGGED_KEY = re.compile(r"^(val|val_ood|test|test_ood)/[^/]+/((utt|sys)_(mse|lcc|srcc|ktau)|within_srcc)$")
 
 
 def test_there_are_sweep_files():
@@ -54,6 +54,7 @@ def test_sweep_file_is_valid_and_sets_schema_keys(path):
     sweep = load_sweep(path)  # raises on any violation W&B's engine reports
     sweeps.SweepConfig(sweep)
     assert LOGGED_KEY.match(sweep["metric"]["name"]), sweep["metric"]["name"]
+    assert sweep["metric"]["name"] == "val/mean/within_srcc"  # the default protocol `within`
     experiment = REPO / _experiment(sweep)
     fixed = _fixed_overrides(sweep)
     for key, spec in sweep["parameters"].items():
@@ -89,3 +90,13 @@ def test_readme_commands_name_real_subcommands_and_files():
         for word in words:
             if word.startswith(("sweeps/", "experiments/")) and "=" not in word:
                 assert (REPO / word).is_file(), word
+
+
+@pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)
+def test_seed_is_swept_and_erm_is_a_candidate(path):
+    """n >= 2 seeds per candidate is possible, and every setting has ERM (`none`) to be paired with."""
+    params = load_sweep(path)["parameters"]
+    assert len(params["seed"]["values"]) >= 2
+    definer = params.get("domain.definer") or params["domain.definer.name"]
+    names = [v["name"] if isinstance(v, dict) else v for v in definer["values"]]
+    assert "none" in names
