@@ -79,7 +79,10 @@ def select(
     selection = {a: selection_entry(r) for a, r in rankings.items() if r.rows}
     name = f" ({sweep['name']})" if sweep.get("name") else ""
     note = f"Source: `{source}`{name}; {len(records)} finished trials, {failed} failed."
-    ignored = sorted({k for c in candidates for k in c.global_settings()})
+    varied = {
+        k for c in candidates for k, v in c.global_settings().items() if v != candidates[0].params.get(k)
+    }
+    ignored = sorted(varied)
     if ignored:
         note += (
             f" Swept settings that belong to no single aspect (not in selection.yaml): {', '.join(ignored)}."
