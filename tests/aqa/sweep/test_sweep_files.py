@@ -82,7 +82,7 @@ def test_readme_commands_name_real_subcommands_and_files():
     from aqa.cli import COMMANDS
 
     commands = _readme_commands()
-    assert {c[1] for c in commands if c[0] == "aqa"} == {"sweep", "select", "train"}
+    assert {c[1] for c in commands if c[0] == "aqa"} == {"sweep", "select", "train", "final"}
     for words in commands:
         assert words[0] in ("aqa", "wandb"), words
         if words[0] == "aqa":
