@@ -55,6 +55,13 @@ def _fmt(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _dotted(config: dict, key: str):
+    """`config["data"]["heldout_sources"]` for `data.heldout_sources` (None where absent)."""
+    for part in key.split("."):
+        config = config.get(part) if isinstance(config, dict) else None
+    return config
+
+
 def _finite(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -105,7 +112,7 @@ class Candidate:
         found: dict[str, list[float]] = {}
         for t in self.trials:
             if _finite(t.metrics.get(key)):
-                seed = json.dumps([t.params.get(k, t.config.get(k)) for k in SEED_KEYS], sort_keys=True)
+                seed = json.dumps([t.params.get(k, _dotted(t.config, k)) for k in SEED_KEYS], sort_keys=True)
                 found.setdefault(seed, []).append(float(t.metrics[key]))
         return {seed: float(np.mean(v)) for seed, v in found.items()}
 

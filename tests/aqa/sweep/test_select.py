@@ -293,3 +293,19 @@ def test_candidates_of_a_sweep_without_definer_parameter_are_named_by_the_define
         "dataset model.adversary.lambda_max=2",
     ]
     assert [len(c.trials) for c in candidates] == [2, 1]
+
+
+def test_trials_pair_by_the_seed_their_config_used_when_it_was_not_swept():
+    records = [
+        TrialRecord(
+            f"{name}{s}",
+            {"domain.definer": {"name": name}},
+            {"val/PQ/within_srcc": v + s},
+            {"seed": s, "data": {"heldout_sources": ["x"]}},
+        )  # fmt: skip
+        for name, v in (("none", 0.1), ("kmeans", 0.3))
+        for s in (0, 1)
+    ]
+    none, kmeans = group(records)
+    assert none.by_seed("val/PQ/within_srcc") == {'[0, ["x"]]': 0.1, '[1, ["x"]]': 1.1}
+    assert paired(kmeans, none, "val/PQ/within_srcc").n == 2
