@@ -241,8 +241,9 @@ class AspectRanking:
 
     @property
     def shortcut_flagged(self) -> bool:
-        """The source-lookup predictor scores within ERM's CI, or above (the protocol rewards it)."""
-        if not math.isfinite(self.shortcut):
+        """The source-lookup predictor scores well: above zero (a correlation of 0 or less ranks nothing)
+        and within ERM's CI or above it. The protocol then rewards the dataset shortcut."""
+        if not math.isfinite(self.shortcut) or self.shortcut <= 0:
             return False
         if self.erm is None:
             return self.protocol.shortcut_prone

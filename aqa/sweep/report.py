@@ -84,7 +84,9 @@ def _protocol_cells(rankings: dict[str, AspectRanking]) -> tuple[list[str], list
     return ["candidate", *aspects], lines
 
 
-def _paired_cells(r: AspectRanking) -> tuple[list[str], list[list[str]]]:
+def _paired_cells(r: AspectRanking, narrow: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Per candidate: n, mean ± CI, paired Δ vs ERM and vs the random control, test_ood, the probe and its
+    paired change vs ERM. `narrow` (the terminal) leaves out mean and ood: the protocol tables have them."""
     header = ["candidate", "n", "mean ± CI", "Δ vs ERM", "Δ vs random", "ood", "probe", "Δ probe", ""]
     lines = []
     for row in r.rows:
@@ -101,6 +103,9 @@ def _paired_cells(r: AspectRanking) -> tuple[list[str], list[list[str]]]:
                 _mark(row),
             ]
         )
+    if narrow:
+        keep = [i for i, column in enumerate(header) if column not in ("mean ± CI", "ood")]
+        header, lines = [header[i] for i in keep], [[cells[i] for i in keep] for cells in lines]
     return header, lines
 
 
@@ -110,8 +115,8 @@ def shortcut_notes(by_protocol: dict[str, dict[str, AspectRanking]]) -> list[str
         flagged = [a for a, r in rankings.items() if r.shortcut_flagged]
         if flagged:
             notes.append(
-                f"protocol {name}: the source-lookup predictor (no audio) scores within ERM's CI or above "
-                f"on {', '.join(flagged)}: this protocol rewards the dataset shortcut there"
+                f"protocol {name}: the source-lookup predictor (no audio) scores above zero and within ERM's "
+                f"CI or above on {', '.join(flagged)}: this protocol rewards the dataset shortcut there"
             )
     return notes
 
@@ -129,8 +134,11 @@ def markdown(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, floo
     for name, rankings in by_protocol.items():
         protocol = next(iter(rankings.values())).protocol
         lines += ["", f"## Protocol `{name}`: {protocol.description}", ""]
-        lines += [f"Key `{protocol.key('<A>')}`; mean ± 95% CI (t) over trials; `*` selected, `!` the "]
-        lines[-1] += "source-lookup predictor scores within ERM's CI or above."
+        lines += [
+            f"Key `{protocol.key('<A>')}`; mean ± 95% CI (t) over trials; `*` selected; `!` the source-lookup "
+            "predictor scores above zero and within ERM's CI or above; blank: not logged, or undefined "
+            "(constant predictions)."
+        ]
         lines += [""] + _md_table(*_protocol_cells(rankings))
         for aspect, r in rankings.items():
             lines += ["", f"### {name} / {aspect}", "", verdict(r), ""]
@@ -168,7 +176,9 @@ def rich_tables(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, f
     for name, rankings in by_protocol.items():
         protocol = next(iter(rankings.values())).protocol
         role = "chooses" if name == chosen else ("never chooses" if not protocol.choose_allowed else "shown")
-        caption = f"{protocol.description}; * selected, ! shortcut scores within ERM's CI or above"
+        caption = (
+            f"{protocol.description}; * selected, ! the shortcut scores > 0 and within ERM's CI or above"
+        )
         out.append(_rich(f"{name} ({role}): {protocol.key('<A>')}", *_protocol_cells(rankings), caption))
     for aspect, r in by_protocol[chosen].items():
         f = floors.get(aspect, {})

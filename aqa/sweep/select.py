@@ -75,7 +75,11 @@ def select(
     by_protocol = {name: {a: rank_aspect(candidates, a, p) for a in aspects} for name, p in PROTOCOLS.items()}
     rankings = by_protocol[protocol]
     if not any(r.rows for r in rankings.values()):
-        raise ValueError(f"{source}: no trial has {chosen.key('<ASPECT>')} (protocol {protocol})")
+        hint = " (too few clips per val source? see val/<ASPECT>/within_sources and metrics.min_source_clips)"
+        raise ValueError(
+            f"{source}: no trial has a finite {chosen.key('<ASPECT>')} (protocol {protocol})"
+            + (hint if protocol == "within" else "")
+        )
     selection = {a: selection_entry(r) for a, r in rankings.items() if r.rows}
     name = f" ({sweep['name']})" if sweep.get("name") else ""
     note = f"Source: `{source}`{name}; {len(records)} finished trials, {failed} failed."

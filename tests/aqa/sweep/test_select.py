@@ -309,3 +309,12 @@ def test_trials_pair_by_the_seed_their_config_used_when_it_was_not_swept():
     none, kmeans = group(records)
     assert none.by_seed("val/PQ/within_srcc") == {'[0, ["x"]]': 0.1, '[1, ["x"]]': 1.1}
     assert paired(kmeans, none, "val/PQ/within_srcc").n == 2
+
+
+@pytest.mark.parametrize("shortcut, flagged", [(0.0, False), (-0.5, False), (0.25, True), (0.9, True)])
+def test_shortcut_is_flagged_when_it_scores_above_zero_within_erm_ci(shortcut, flagged):
+    records = []
+    for s, erm in enumerate([0.1, 0.6]):  # ERM 0.35 ± 3.2: a wide CI
+        metrics = {"val/PQ/within_srcc": erm, "shortcut/val/PQ/within_srcc": shortcut}
+        records.append(TrialRecord(f"n{s}", {"domain.definer": {"name": "none"}, "seed": s}, metrics))
+    assert rank_aspect(group(records), "PQ", PROTOCOLS["within"]).shortcut_flagged is flagged
