@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from aqa.config.metrics import MetricsConfig
 from aqa.config.model import LossConfig, ModelConfig, OptimConfig
 from aqa.config.train import CheckpointConfig, LoggerConfig, RunConfig, TrainerConfig
 from aqa.definers.config import DomainConfig
@@ -18,5 +19,6 @@ class AQAConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     run: RunConfig = field(default_factory=RunConfig)
