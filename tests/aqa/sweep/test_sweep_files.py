@@ -13,7 +13,9 @@ from aqa.sweep.offline import propose
 
 REPO = Path(__file__).resolve().parents[3]
 SWEEP_FILES = sorted((REPO / "sweeps").glob("*.yaml"))
-LOGGED_KEY = re.compile(r"^(best/)?(val|val_ood|test|test_ood)/[^/]+/((utt|sys)_(mse|lcc|srcc|ktau)|within_srcc)$")
+LOGGED_KEY = re.compile(
+    r"^(best/)?(val|val_ood|test|test_ood)/[^/]+/((utt|sys)_(mse|lcc|srcc|ktau)|within_srcc)$"
+)
 
 
 def test_there_are_sweep_files():
