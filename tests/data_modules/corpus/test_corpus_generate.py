@@ -150,3 +150,39 @@ def test_default_corpus(tmp_path):
     written = shortcut_table(load_corpus(manifest.parent))
     planned = shortcut_table(plan_corpus(cfg.seed, cfg.size, cfg.seconds))
     assert np.allclose(written.to_numpy(), planned.to_numpy(), atol=1e-9)
+
+
+def _corpus_data_cfg(small_cfg, tmp_path, *overrides):
+    c = small_cfg
+    return load_config(
+        Path(__file__).resolve().parents[3] / "experiments" / "quickstart.yaml",
+        [
+            f"data.corpus.dir={c.dir}",
+            f"data.corpus.seed={c.seed}",
+            f"data.corpus.size={c.size}",
+            f"data.corpus.sample_rate={c.sample_rate}",
+            f"data.corpus.seconds={c.seconds}",
+            f"data.cache_dir={tmp_path}/cache",
+            *overrides,
+        ],
+    ).data
+
+
+def test_quickstart_evaluates_val_ood(small_cfg, small_corpus, tmp_path):
+    from data_modules.datamodule import AQADataModule
+    from data_modules.manifest import load_table
+
+    cfg = _corpus_data_cfg(small_cfg, tmp_path)
+    table = load_table(cfg)
+    dm = AQADataModule(cfg, table, small_cfg.sample_rate, list(cfg.aspects))
+    assert dm.eval_split_names == ["val_ood", "test", "test_ood"]
+    assert set(table.loc[table["split"] == "val_ood", "dataset"]) == {recipe.HELDOUT_DATASET}
+
+
+def test_leave_one_source_out_on_the_corpus(small_cfg, small_corpus, tmp_path):
+    from data_modules.manifest import load_table
+
+    table = load_table(_corpus_data_cfg(small_cfg, tmp_path, "data.heldout_sources=['aurora']"))
+    assert set(table.loc[table["split"] == "val_ood", "dataset"]) == {recipe.HELDOUT_DATASET, "aurora"}
+    assert "aurora" not in set(table.loc[table["split"].isin(["train", "val"]), "dataset"])
+    assert "aurora" in set(table.loc[table["split"] == "test", "dataset"])  # its test rows stay in test
