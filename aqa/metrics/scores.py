@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from aqa.metrics.constant import is_constant
 from aqa.metrics.within import within_source_srcc
 
 METRICS = ("mse", "lcc", "srcc", "ktau")
@@ -20,7 +21,7 @@ def pair_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     ok = ~(np.isnan(pred) | np.isnan(target))
     pred, target = pred[ok].astype(np.float64), target[ok].astype(np.float64)
     out = {"mse": float(np.mean((pred - target) ** 2)) if len(pred) else math.nan}
-    if len(pred) < 2 or np.ptp(pred) == 0 or np.ptp(target) == 0:
+    if len(pred) < 2 or is_constant(pred) or is_constant(target):
         return out | {"lcc": math.nan, "srcc": math.nan, "ktau": math.nan}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

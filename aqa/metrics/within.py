@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from aqa.metrics.constant import is_constant
+
 
 def within_source_srcc(
     pred: np.ndarray, target: np.ndarray, sources: np.ndarray, min_clips: int
@@ -25,9 +27,9 @@ def within_source_srcc(
     total, weight, used = 0.0, 0, 0
     for _, part in frame.groupby("source", sort=True):
         p, t = part["pred"].to_numpy(np.float64), part["target"].to_numpy(np.float64)
-        if len(part) < max(2, min_clips) or np.ptp(t) == 0:
+        if len(part) < max(2, min_clips) or is_constant(t):
             continue
-        if np.ptp(p) == 0:
+        if is_constant(p):
             srcc = 0.0
         else:
             with warnings.catch_warnings():

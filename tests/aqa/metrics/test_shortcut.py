@@ -58,3 +58,21 @@ def test_lookup_on_an_unseen_source_is_constant():
     m = shortcut_metrics(table, ["PQ"], {"test_ood": ood}, "train", min_source_clips=5)
     assert math.isnan(m["shortcut/test_ood/PQ/utt_srcc"])  # constant: ranks nothing
     assert m["shortcut/test_ood/PQ/within_srcc"] == 0.0
+
+
+def test_lookup_system_means_stay_constant_despite_rounding():
+    """6.732655185893089 averaged over 7 and over 6 copies differs in the last bit: still constant."""
+    table = _table()
+    table.loc[table["split"] == "train", "PQ"] = 6.732655185893089
+    sizes = [7, 6, 7, 6, 5]
+    systems = [f"s{i}" for i, n in enumerate(sizes) for _ in range(n)]
+    ood = pd.DataFrame(
+        {
+            "id": [f"x{i}" for i in range(len(systems))],
+            "dataset": "unseen",
+            "system": systems,
+            "target_PQ": np.random.default_rng(0).uniform(1, 10, len(systems)),
+        }
+    )
+    m = shortcut_metrics(table, ["PQ"], {"test_ood": ood}, "train")
+    assert math.isnan(m["shortcut/test_ood/PQ/sys_srcc"]) and math.isnan(m["shortcut/test_ood/PQ/utt_srcc"])
