@@ -11,10 +11,11 @@ import lightning as L
 import numpy as np
 import torch.distributed as dist
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 from omegaconf import OmegaConf
 
 from aqa.config import load_config, save_config
+from aqa.metrics.shortcut import shortcut_metrics
 from aqa.model.encoder import encoder_sample_rate
 from aqa.model.module import AQAModule
 from aqa.training.evaluate import evaluate_splits
@@ -77,6 +78,7 @@ def train(cfg) -> dict:
 
 def _train(cfg) -> dict:
     from data_modules.manifest.columns import domain_column
+    from data_modules.validate import system_level_warnings
 
     started = time.time()
     run_dir = resolve_run_dir(cfg)
@@ -98,6 +100,8 @@ def _train(cfg) -> dict:
         "ids": table["id"].tolist(),
         "labels": {a: table[domain_column(a)].tolist() for a in aspects},
     }
+    for message in system_level_warnings(table, [cfg.data.val_split, *cfg.data.eval_splits]):
+        rank_zero_warn(f"[aqa] {message}")
     trainer, best = build_trainer(cfg, run_dir)
     trainer.callbacks.append(LabelAgreement(domains.digest()))
     if trainer.is_global_zero:
@@ -110,6 +114,10 @@ def _train(cfg) -> dict:
     best_path = trainer.checkpoint_callback.best_model_path or None
     module.collect_features = True
     metrics = evaluate_splits(trainer, module, datamodule, ckpt_path=best_path)
+    # the source-lookup reference, scored on the same clips: what the source alone earns on each key
+    metrics |= shortcut_metrics(
+        table, aspects, module.eval_clips, cfg.data.train_split, cfg.metrics.min_source_clips
+    )
     val_clips = module.eval_clips.get("val")
     metrics |= best.best
     if val_clips is not None:
