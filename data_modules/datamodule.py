@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from data_modules.audio import AudioCache
 from data_modules.datasets import Clips, CropDataset, WindowDataset, collate
-from data_modules.samplers import BucketBatchSampler, EqualLengthBatchSampler, rank_and_world
+from data_modules.samplers import BucketBatchSampler, SortedBatchSampler, rank_and_world
 from data_modules.usable import DataError, check_clips, enforce_skip_limit, skip_summary
 from data_modules.windows import eval_windows
 
@@ -105,7 +105,7 @@ class AQADataModule(L.LightningDataModule):
         return [self.eval_loader(self._rows(name), distributed=True) for name in self.eval_split_names]
 
     def eval_loader(self, rows: pd.DataFrame, distributed: bool = False) -> DataLoader:
-        """Deterministic windows of any rows (windows of equal length per batch: no padding).
+        """Deterministic windows of any rows, in length-sorted padded batches (see SortedBatchSampler).
         Rows of this module's table reuse setup()'s lengths; others are checked (cached) here, and
         unusable ones are left out with a counted warning (their ids get no batch)."""
         lengths = self._lengths_of(rows)
@@ -117,7 +117,7 @@ class AQADataModule(L.LightningDataModule):
             for w, (start, n, weight) in enumerate(eval_windows(int(length), size))
         ]
         dataset = WindowDataset(Clips.from_table(rows, self.aspects), windows, self.cache)
-        sampler = EqualLengthBatchSampler(dataset.sizes(), self.cfg.eval_batch_size, distributed=distributed)
+        sampler = SortedBatchSampler(dataset.sizes(), self.cfg.eval_batch_size, distributed=distributed)
         return self._loader(dataset, sampler)
 
     def _lengths_of(self, rows: pd.DataFrame) -> np.ndarray:
