@@ -51,18 +51,18 @@ def prepare(argv: list[str]) -> int:
 
 
 def validate(argv: list[str]) -> int:
-    """Print a report of every problem of the manifest and its audio; exit 1 if training would stop."""
-    from data_modules.manifest import FormatError
-    from data_modules.manifest.splits import SplitError
+    """Print a report of every problem of the manifest, its audio and the domain definers; exit 1 if
+    training would stop. Config errors (unknown key, missing manifest) are user errors (aqa/cli.py)."""
     from data_modules.validate import print_report, validate_manifest
 
-    args = _parse(argv, "validate", "check a manifest and its audio and print a report")
+    args = _parse(argv, "validate", "check a manifest, its audio and the domain definers; print a report")
     console = Console()
     cfg, rate = _config(args)
-    try:
-        report = validate_manifest(cfg.data, rate)
-    except (FileNotFoundError, FormatError, SplitError) as err:
-        console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
-        return 1
+    report = validate_manifest(cfg.data, rate)
+    if report.ok:  # the table loads: check what fitting the domain labels would refuse
+        from aqa.definers.feasibility import definer_problems
+        from data_modules.manifest import Problem, load_table
+
+        report.problems += [Problem("domain_definer", m) for m in definer_problems(cfg, load_table(cfg.data))]
     print_report(report, console)
     return 0 if report.ok else 1

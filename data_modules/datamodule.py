@@ -17,6 +17,15 @@ from data_modules.windows import eval_windows
 log = logging.getLogger(__name__)
 
 
+def require_splits(table: pd.DataFrame, names: list[str], what: str = "rows") -> None:
+    """DataError naming the first of `names` that has no row in `table` (with the rows per split)."""
+    present = set(table["split"])
+    for name in names:
+        if name not in present:
+            counts = table["split"].value_counts().to_dict()
+            raise DataError(f"split {name!r} is empty; {what} per split: {counts}")
+
+
 class AQADataModule(L.LightningDataModule):
     """Batches of `table` rows for the configured aspects at the encoder's `sample_rate`.
 
@@ -74,13 +83,8 @@ class AQADataModule(L.LightningDataModule):
 
     def _rows(self, split: str) -> pd.DataFrame:
         self.setup("test")
-        rows = self.table[self.table["split"] == split]
-        if rows.empty:
-            counts = self.table["split"].value_counts().to_dict()
-            raise DataError(
-                f"split {split!r} is empty after skipping unusable clips; usable rows per split: {counts}"
-            )
-        return rows
+        require_splits(self.table, [split], "after skipping unusable clips; usable rows")
+        return self.table[self.table["split"] == split]
 
     @property
     def _threads(self) -> int:

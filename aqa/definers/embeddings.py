@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 from omegaconf import OmegaConf
 
+from aqa.definers.base import DefinerError
 from aqa.model.encoder import Encoder, encoder_identity
 from data_modules.locks import file_lock
 
@@ -89,9 +90,9 @@ def _layer_index(layer: str, num_layers: int) -> int | None:
     try:
         index = int(layer)
     except ValueError:
-        raise ValueError(f"domain.embeddings.layer must be `mean` or an integer, got {layer!r}") from None
+        raise DefinerError(f"domain.embeddings.layer must be `mean` or an integer, got {layer!r}") from None
     if not -num_layers <= index < num_layers:
-        raise ValueError(f"domain.embeddings.layer={index} out of range for {num_layers} hidden states")
+        raise DefinerError(f"domain.embeddings.layer={index} out of range for {num_layers} hidden states")
     return index
 
 

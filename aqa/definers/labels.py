@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aqa.definers.base import UNKNOWN, Definer
+from aqa.definers.base import UNKNOWN, Definer, DefinerError
 from aqa.definers.config import DefinerConfig
 from aqa.definers.embeddings import compute_embeddings, embedding_identity
 from aqa.definers.registry import build_definer
@@ -120,7 +120,7 @@ def train_mask(cfg, table: pd.DataFrame) -> np.ndarray:
     """(N,) bool: rows of the train split (the only rows definers are fitted on)."""
     mask = (table["split"].astype(str) == str(cfg.data.train_split)).to_numpy()
     if not mask.any():
-        raise ValueError(
+        raise DefinerError(
             f"no rows in train split {cfg.data.train_split!r}: domain definers fit on train only"
         )
     return mask
@@ -133,7 +133,7 @@ def fit_definer(
     definer = build_definer(spec)
     missing = [c for c in definer.needs_columns if c not in table.columns]
     if missing:
-        raise ValueError(f"domain definer {spec.name}: column(s) {missing} not in the table")
+        raise DefinerError(f"domain definer {spec.name}: column(s) {missing} not in the table")
     feats = features if definer.needs_embeddings else None
     definer.fit(table[train].reset_index(drop=True), None if feats is None else feats[train])
     return definer, definer.predict(table.reset_index(drop=True), feats)

@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 
+from aqa.definers.base import DefinerError
+
 REDUCERS = ("none", "pca", "umap")
 
 
@@ -26,7 +28,7 @@ class Reducer:
 
     def __init__(self, standardize: bool, method: str, dim: int, seed: int):
         if method not in REDUCERS:
-            raise ValueError(f"domain definer: reduce must be one of {REDUCERS}, got {method!r}")
+            raise DefinerError(f"domain definer: reduce must be one of {REDUCERS}, got {method!r}")
         self.standardize, self.method, self.dim, self.seed = standardize, method, dim, seed
         self.mean = self.scale = self.components = self.center = self.umap = None
 

@@ -1,6 +1,6 @@
 """Definer registry: config name -> class. A new definer is one small file plus one line here."""
 
-from aqa.definers.base import Definer
+from aqa.definers.base import Definer, DefinerError
 from aqa.definers.config import DefinerConfig
 from aqa.definers.dataset import DatasetDefiner
 from aqa.definers.gmm import GMMDefiner
@@ -22,7 +22,7 @@ DEFINERS: dict[str, type[Definer]] = {
 def definer_class(name: str) -> type[Definer]:
     """The registered class of `name` (its `simplicity`, `control`, `needs_*` describe it)."""
     if name not in DEFINERS:
-        raise ValueError(f"unknown domain definer {name!r}; choose one of {sorted(DEFINERS)}")
+        raise DefinerError(f"unknown domain definer {name!r}; choose one of {sorted(DEFINERS)}")
     return DEFINERS[name]
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from aqa.definers.base import DefinerError
 from aqa.definers.config import DefinerConfig
 from aqa.definers.registry import DEFINERS
 
@@ -33,10 +34,10 @@ def resolve_definers(domain, aspects: list[str]) -> dict[str, DefinerConfig]:
     if domain.selection:
         path = Path(domain.selection).expanduser()
         if not path.is_file():
-            raise ValueError(f"domain.selection file not found: {path}")
+            raise DefinerError(f"domain.selection file not found: {path}")
         selection = OmegaConf.to_container(OmegaConf.load(path)) or {}
         if not isinstance(selection, dict):
-            raise ValueError(f"domain.selection {path}: expected {{aspect: {{name: ..., ...}}}}")
+            raise DefinerError(f"domain.selection {path}: expected {{aspect: {{name: ..., ...}}}}")
     overrides = dict(domain.definers or {})
     for source, names in (
         ("domain.definers", overrides),
@@ -44,7 +45,7 @@ def resolve_definers(domain, aspects: list[str]) -> dict[str, DefinerConfig]:
     ):
         unknown = sorted(set(names) - set(aspects))
         if unknown:
-            raise ValueError(f"{source} names aspect(s) {unknown} not in data.aspects {list(aspects)}")
+            raise DefinerError(f"{source} names aspect(s) {unknown} not in data.aspects {list(aspects)}")
     resolved = {}
     for aspect in aspects:
         if aspect in overrides:
@@ -54,7 +55,7 @@ def resolve_definers(domain, aspects: list[str]) -> dict[str, DefinerConfig]:
         else:
             cfg = as_definer_config(base)
         if cfg.name not in DEFINERS:
-            raise ValueError(
+            raise DefinerError(
                 f"aspect {aspect}: unknown domain definer {cfg.name!r}; choose one of {sorted(DEFINERS)}"
             )
         resolved[aspect] = cfg

@@ -10,13 +10,14 @@ from pathlib import Path
 import yaml
 
 import sweeps
+from data_modules.errors import UserError
 
 # `wandb agent`'s default when a sweep has no `command:`
 DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
 _ENVVAR = re.compile(r"\$\{envvar:([A-Z0-9_]*)\}")
 
 
-class SweepFileError(ValueError):
+class SweepFileError(UserError):
     """A sweep file that W&B's sweep engine would reject (the message lists why)."""
 
 

@@ -1,54 +1,31 @@
 """`aqa train EXPERIMENT.yaml [key=value ...]`: fit domain labels, train, evaluate the best checkpoint,
 write the run folder (config.yaml, metrics.json, checkpoints/, domains/, adapters/)."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import os
 import time
 from pathlib import Path
 
-import lightning as L
-import numpy as np
-import torch.distributed as dist
-from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
-from omegaconf import OmegaConf
-
-from aqa.config import load_config, save_config
-from aqa.model.encoder import encoder_sample_rate
-from aqa.model.module import AQAModule
-from aqa.training.evaluate import evaluate_splits
-from aqa.training.probe_report import probe_metrics
-from aqa.training.report import finite, print_metric_table
-from aqa.training.run_dir import RUN_DIR_ENV, resolve_run_dir, resume_path
-from aqa.training.trainer import build_trainer
-
-
-class LabelAgreement(Callback):
-    """Fails fast if DDP ranks hold different domain labels (they must share rank 0's fit)."""
-
-    def __init__(self, digest: str):
-        self.digest = digest
-
-    def on_fit_start(self, trainer, pl_module) -> None:
-        if not (dist.is_available() and dist.is_initialized()):
-            return
-        digests: list = [None] * dist.get_world_size()
-        dist.all_gather_object(digests, self.digest)
-        if len(set(digests)) != 1:
-            raise RuntimeError(f"domain labels differ across DDP ranks: {digests}")
+# Only light imports up here: `aqa train --help` must not pay for torch/Lightning (imported in _train).
 
 
 def target_stats(table, aspects: list[str], train_split: str) -> tuple[list[float], list[float]]:
     """Per-aspect mean and std of the train targets (normalisation kept in the checkpoint)."""
+    import numpy as np
+
     train = table[table["split"] == train_split]
     mean = [float(np.nanmean(train[a])) for a in aspects]
     std = [float(np.nanstd(train[a])) for a in aspects]
     return mean, [s if s > 1e-6 else 1.0 for s in std]
 
 
-def attach_domains(table, labels: dict[str, np.ndarray], aspects: list[str]):
+def attach_domains(table, labels: dict, aspects: list[str]):
     """Adds int64 columns domain_<ASPECT> (the datamodule turns them into batch['domains'])."""
+    import numpy as np
+
     table = table.copy()
     for a in aspects:
         table[f"domain_{a}"] = np.asarray(labels.get(a, np.zeros(len(table))), dtype=np.int64)
@@ -57,6 +34,8 @@ def attach_domains(table, labels: dict[str, np.ndarray], aspects: list[str]):
 
 def train(cfg) -> dict:
     """Runs one experiment; returns the metrics written to metrics.json (on every rank)."""
+    from aqa.training.run_dir import RUN_DIR_ENV
+
     previous = os.environ.get(RUN_DIR_ENV)
     try:
         return _train(cfg)
@@ -68,8 +47,20 @@ def train(cfg) -> dict:
 
 
 def _train(cfg) -> dict:
-    from aqa.definers.labels import fit_domain_labels  # noqa: PLC0415 (heavy: sklearn)
-    from data_modules.datamodule import AQADataModule
+    import lightning as L
+    from lightning.pytorch.utilities import rank_zero_info
+    from omegaconf import OmegaConf
+
+    from aqa.config import save_config
+    from aqa.definers.labels import fit_domain_labels
+    from aqa.model.encoder import encoder_sample_rate
+    from aqa.model.module import AQAModule
+    from aqa.training.callbacks import LabelAgreement
+    from aqa.training.evaluate import evaluate_splits
+    from aqa.training.probe_report import probe_metrics
+    from aqa.training.run_dir import resolve_run_dir, resume_path
+    from aqa.training.trainer import build_trainer
+    from data_modules.datamodule import AQADataModule, require_splits
     from data_modules.manifest import load_table
 
     started = time.time()
@@ -78,6 +69,7 @@ def _train(cfg) -> dict:
     aspects = list(cfg.data.aspects)
     sample_rate = encoder_sample_rate(cfg.model.encoder)
     table = load_table(cfg.data)
+    require_splits(table, [cfg.data.train_split, cfg.data.val_split])  # before any model is built
     domains = fit_domain_labels(cfg, table, run_dir, sample_rate)
     table = attach_domains(table, domains.labels, aspects)
     mean, std = target_stats(table, aspects, cfg.data.train_split)
@@ -124,6 +116,10 @@ def _train(cfg) -> dict:
 
 
 def _write_outputs(trainer, module, metrics: dict, run_dir: Path, cfg) -> None:
+    from lightning.pytorch.utilities import rank_zero_info
+
+    from aqa.training.report import finite
+
     (run_dir / "metrics.json").write_text(json.dumps(finite(metrics), indent=2, sort_keys=True))
     if module.encoder.mode == "lora":
         module.encoder.save_adapters(run_dir / "adapters")
@@ -138,8 +134,19 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="aqa train", description=__doc__)
     parser.add_argument("experiment", help="experiment YAML (see experiments/)")
     parser.add_argument("overrides", nargs="*", help="key=value config overrides")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     args = parser.parse_args(argv)
+    from aqa.config import load_config
+    from aqa.config.load import to_yaml
+
     cfg = load_config(args.experiment, args.overrides)
+    if args.print_config:
+        print(to_yaml(cfg), end="")
+        return 0
+    from lightning.pytorch.utilities import rank_zero_only
+
+    from aqa.training.report import print_metric_table
+
     metrics = train(cfg)
     if rank_zero_only.rank == 0:
         print_metric_table(metrics, list(cfg.data.aspects))

@@ -3,10 +3,12 @@
 import numpy as np
 import pandas as pd
 
+from data_modules.errors import UserError
+
 OOD = "test_ood"
 
 
-class SplitError(ValueError):
+class SplitError(UserError):
     """The split settings cannot be honoured (unknown hold-out name, too few groups, ...)."""
 
 
