@@ -14,10 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aqa.definers.labels import fit_definer, train_mask
-from aqa.definers.registry import build_definer
-from aqa.definers.resolve import as_definer_config, definer_key, resolve_definers
-
 log = logging.getLogger(__name__)
 
 PLOT_ROWS = 3000  # the UMAP plot uses at most this many (seeded) train rows
@@ -74,6 +70,10 @@ def definer_label(spec) -> str:
 def explain(cfg, table: pd.DataFrame, sample_rate: int, compare=(), out_dir=None, plot=True) -> list[dict]:
     """Fit each distinct definer (the configured ones per aspect, plus `compare` names with the settings of
     `domain.definer`) on the train rows; print the table; save the plot (and explain.json) in `out_dir`."""
+    from aqa.definers.labels import fit_definer, train_mask  # (torch, sklearn) not for `--help`
+    from aqa.definers.registry import build_definer
+    from aqa.definers.resolve import as_definer_config, definer_key, resolve_definers
+
     aspects = list(cfg.data.aspects)
     resolved = resolve_definers(cfg.domain, aspects)
     base = as_definer_config(cfg.domain.definer)

@@ -12,9 +12,6 @@ import yaml
 from rich.console import Console
 
 from aqa.console import make_console
-from aqa.sweep.ranking import aspects_of, goal_of, group, rank_aspect
-from aqa.sweep.records import offline_records, online_records
-from aqa.sweep.report import heatmap, markdown, rich_tables
 
 DEFAULT_METRIC = "sys_srcc"
 DEFAULT_TOLERANCE = 0.005  # means closer than this to the best are a tie (the simpler definer wins)
@@ -28,6 +25,10 @@ def select(
     console: Console | None = None,
 ) -> dict:
     """Rank, write the three files into `out`, print the tables; returns {aspect: ranked rows}."""
+    from aqa.sweep.ranking import aspects_of, goal_of, group, rank_aspect  # (scipy) not for `--help`
+    from aqa.sweep.records import offline_records, online_records
+    from aqa.sweep.report import heatmap, markdown, rich_tables
+
     console = console or make_console()
     if Path(source).is_dir():
         sweep, records, failed = offline_records(source)

@@ -1,25 +1,25 @@
 """`aqa predict CHECKPOINT in.jsonl|in.csv|audio-dir > out.jsonl`: one JSON line per clip, every aspect on the
 original scale; deterministic windows for long audio (length-weighted mean), batched, progress on stderr."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-import torch
-from rich.console import Console
-from rich.progress import Progress
-
-from aqa.metrics.rows import EvalRows, combine_windows
-from aqa.training.checkpoint import load_checkpoint
+if TYPE_CHECKING:  # numpy/pandas/torch are imported where they are used: `aqa predict --help` stays fast
+    import pandas as pd
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3"}
 
 
 def input_table(source: str | Path, aspects: list[str]) -> pd.DataFrame:
     """A prediction table (id, path, ...) from a CSV/JSONL list of files or a folder of audio."""
+    import numpy as np
+    import pandas as pd
+
     source = Path(source)
     if source.is_dir():
         paths = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
@@ -51,11 +51,16 @@ def input_table(source: str | Path, aspects: list[str]) -> pd.DataFrame:
     return table
 
 
-@torch.inference_mode()
 def predict(
     checkpoint: str | Path, source: str | Path, overrides: list[str] = (), batch_size: int | None = None
 ):
     """Yields {"id", "path", <aspect>: score, ...} per clip, in input order."""
+    import torch
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from aqa.metrics.rows import EvalRows, combine_windows
+    from aqa.training.checkpoint import load_checkpoint
     from data_modules.datamodule import AQADataModule
 
     overrides = list(overrides) + ([f"data.eval_batch_size={batch_size}"] if batch_size else [])
@@ -66,7 +71,7 @@ def predict(
     device = torch.device("cuda" if cfg.trainer.accelerator != "cpu" and torch.cuda.is_available() else "cpu")
     module.to(device)
     rows = EvalRows()
-    with Progress(console=Console(stderr=True), transient=True) as progress:
+    with torch.inference_mode(), Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("scoring", total=len(loader))
         for batch in loader:
             on_device = batch | {"audio": batch["audio"].to(device), "lengths": batch["lengths"].to(device)}
