@@ -23,11 +23,11 @@ def _config(args):
 
 def prepare(argv: list[str]) -> int:
     """Decode, check and cache every clip of the manifest at the encoder's rate (reused by all runs)."""
+    args = _parse(argv, "prepare", "build the decoded-waveform cache of an experiment's manifest")
     from data_modules.audio import AudioCache
     from data_modules.manifest import load_table
     from data_modules.usable import DataError, check_clips, enforce_skip_limit
 
-    args = _parse(argv, "prepare", "build the decoded-waveform cache of an experiment's manifest")
     console = Console()
     cfg, rate = _config(args)
     if not cfg.data.cache:
@@ -53,9 +53,9 @@ def prepare(argv: list[str]) -> int:
 def validate(argv: list[str]) -> int:
     """Print a report of every problem of the manifest, its audio and the domain definers; exit 1 if
     training would stop. Config errors (unknown key, missing manifest) are user errors (aqa/cli.py)."""
+    args = _parse(argv, "validate", "check a manifest, its audio and the domain definers; print a report")
     from data_modules.validate import print_report, validate_manifest
 
-    args = _parse(argv, "validate", "check a manifest, its audio and the domain definers; print a report")
     console = Console()
     cfg, rate = _config(args)
     report = validate_manifest(cfg.data, rate)

@@ -5,14 +5,19 @@ share of each aspect's train MOS variance the domain label explains (eta^2: the 
 take). Saves a 2-D UMAP plot of the embeddings coloured by each domain definition and each aspect's MOS.
 """
 
+from __future__ import annotations
+
 import argparse
 import dataclasses
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas only in annotations: `aqa domains --help` stays fast
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 

@@ -158,7 +158,7 @@ def test_help_of_every_command_imports_no_torch():
     script = (
         "import sys\nfrom aqa.cli import main\n"
         "try:\n    main([sys.argv[1], '--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('torch', 'lightning', 'transformers', 'sklearn', 'scipy', 'sweeps') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'lightning', 'transformers', 'sklearn', 'scipy', 'sweeps', 'pandas') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     env = os.environ | {"PYTHONPATH": os.getcwd()}
