@@ -7,9 +7,9 @@ weights; HubertConfig() defaults) + LoRA + per-aspect heads and adversaries, at 
 Prints one row per precision:
 - step ms / clips/s: a whole AQAModule training step inside a Lightning fit (forward, losses, backward,
   optimizer, logging), median over the timed steps, CUDA synchronised; clips/s = batch / step time.
-- TFLOP/step: FLOPs of one module forward + backward as executed, counted by
+- GFLOP/step: FLOPs of one module forward + backward as executed, counted by
   torch.utils.flop_counter.FlopCounterMode (matmuls and convolutions; under LoRA the frozen weights get no
-  weight-gradient matmuls, so they are not counted). MFU = TFLOP/step / step time / the GPU's dense bf16
+  weight-gradient matmuls, so they are not counted). MFU = FLOP/step / step time / the GPU's dense bf16
   peak (the same peak for 32-true, so its MFU shows what fp32 gives up). Peaks assumed, by device name:
   H100/H200 SXM 989 TFLOPS, H100 PCIe 756, A100 312, L40S 362, L4 121, A10 125; `--peak-tflops` overrides.
 - module/bare: step time over a bare encoder forward + backward (mean of the last hidden state) on the same
@@ -163,7 +163,7 @@ def check_precision(args, precision: str, device: str, peak: float | None, cache
         "precision": precision,
         "step_ms": step * 1000,
         "clips_s": args.batch / step,
-        "tflop": step_flops / 1e12,
+        "gflop": step_flops / 1e9,
         "mfu": step_flops / step / (peak * 1e12) if peak else float("nan"),
         "ratio": step / statistics.median(bare),
         "peak_gib": peak_mem,
@@ -269,7 +269,7 @@ def main() -> None:
         f"encoder: {args.arch} (MERT-v1-95M sizes when base), LoRA; batch {args.batch} x {args.seconds:g} s"
     )
     header = (
-        f"{'precision':<11} {'step ms':>8} {'clips/s':>8} {'TFLOP/step':>10} {'MFU':>6} {'mod/bare':>8}"
+        f"{'precision':<11} {'step ms':>8} {'clips/s':>8} {'GFLOP/step':>10} {'MFU':>6} {'mod/bare':>8}"
         f" {'peak GiB':>8} {'eval win/s one | eq | padded':>29}"
     )
     print(header, flush=True)
@@ -278,7 +278,7 @@ def main() -> None:
             r = check_precision(args, precision, device, peak, cache)
             evals = f"{r['eval_one']:.1f} | {r['eval_equal']:.1f} | {r['eval_padded']:.1f}"
             print(
-                f"{r['precision']:<11} {r['step_ms']:>8.1f} {r['clips_s']:>8.2f} {r['tflop']:>10.3f}"
+                f"{r['precision']:<11} {r['step_ms']:>8.1f} {r['clips_s']:>8.2f} {r['gflop']:>10.4g}"
                 f" {r['mfu']:>6.1%} {r['ratio']:>8.3f} {r['peak_gib']:>8.2f} {evals:>29}",
                 flush=True,
             )

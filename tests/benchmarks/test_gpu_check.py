@@ -27,7 +27,7 @@ def test_gpu_check_cpu_smoke_prints_the_table():
     rows = {line.split()[0]: line.split() for line in lines if line.startswith(("bf16-mixed", "32-true"))}
     assert set(rows) == {"bf16-mixed", "32-true"}, out.stdout
     for row in rows.values():
-        step_ms, clips_s, tflop, ratio = float(row[1]), float(row[2]), float(row[3]), float(row[5])
-        assert step_ms > 0 and clips_s > 0 and tflop > 0 and ratio > 0
+        step_ms, clips_s, gflop, ratio = float(row[1]), float(row[2]), float(row[3]), float(row[5])
+        assert step_ms > 0 and clips_s > 0 and gflop > 0 and ratio > 0
         assert row[4] == "nan%"  # no GPU peak on CPU: MFU is not made up
     assert any("2-GPU DDP: skipped" in line for line in lines)
