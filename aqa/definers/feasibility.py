@@ -14,7 +14,7 @@ from aqa.definers.resolve import resolve_definers
 def definer_problems(cfg, table: pd.DataFrame) -> list[str]:
     """One message per aspect whose definer cannot be fitted on `table` (empty: all feasible)."""
     try:
-        specs = resolve_definers(cfg.domain, list(cfg.data.aspects))  # unknown aspect or definer names
+        specs = resolve_definers(cfg.domain, list(cfg.data.aspects), cfg.seed)  # unknown aspects, definers
         n_train = int(train_mask(cfg, table).sum())
     except DefinerError as err:
         return [str(err)]
