@@ -23,15 +23,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from aqa.training.devices import DEVICES, PRECISIONS  # noqa: E402
 from data_modules.audio import AudioError, check_waveform, decode
 from data_modules.audio.decode import to_mono
 from data_modules.datasets import Clips, collate
 from data_modules.manifest.columns import END, ID, PATH, START
-from data_modules.samplers import EqualLengthBatchSampler
+from data_modules.samplers import SortedBatchSampler
 from data_modules.windows import eval_windows, window_mean
 
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = {"32": None, "32-true": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 MAX_CHANNELS = 8  # a 2-D array with at most this many rows (and more columns) is read as (C, T)
 CHUNK_WINDOWS = 256  # windows decoded ahead and scored together (bounds memory on long input lists)
 
@@ -66,7 +65,7 @@ class Predictor:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {'|'.join(PRECISIONS)}, got {precision!r}")
         self.device = resolve_device(device)
-        if PRECISIONS[precision] is torch.float16 and self.device.type == "cpu":
+        if PRECISIONS[precision] == "float16" and self.device.type == "cpu":
             raise ValueError("precision=16-mixed needs a GPU; use bf16-mixed or 32 on CPU")
         self.module, self.cfg, self.sample_rate = module.to(self.device).eval(), cfg, int(sample_rate)
         self.precision = precision
@@ -153,8 +152,8 @@ class Predictor:
         ]
         sizes = np.array([n for *_, n, _ in windows])
         preds = np.zeros((len(windows), len(self.aspects)))
-        dtype = PRECISIONS[self.precision]
-        for batch_rows in EqualLengthBatchSampler(sizes, self.batch_size, distributed=False):
+        dtype = getattr(torch, PRECISIONS[self.precision]) if PRECISIONS[self.precision] else None
+        for batch_rows in SortedBatchSampler(sizes, self.batch_size, distributed=False):
             items = [
                 clips.item(c, wavs[c][s : s + n], w, float(wt))
                 for c, w, s, n, wt in (windows[k] for k in batch_rows)
