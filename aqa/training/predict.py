@@ -18,8 +18,11 @@ from aqa.training.checkpoint import load_checkpoint
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3"}
 
 
-def input_table(source: str | Path, aspects: list[str]) -> pd.DataFrame:
-    """A prediction table (id, path, ...) from a CSV/JSONL list of files or a folder of audio."""
+def input_table(
+    source: str | Path, aspects: list[str], domains: dict[str, int] | None = None
+) -> pd.DataFrame:
+    """A prediction table (id, path, ...) from a CSV/JSONL list of files or a folder of audio.
+    domains: {aspect: label} for every clip (default -1 = unknown: the model's neutral choice)."""
     source = Path(source)
     if source.is_dir():
         paths = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
@@ -47,21 +50,38 @@ def input_table(source: str | Path, aspects: list[str]) -> pd.DataFrame:
         table[col] = pd.to_numeric(table[col], errors="coerce") if col in table else np.nan
     for a in aspects:
         table[a] = np.nan
-        table[f"domain_{a}"] = 0
+        table[f"domain_{a}"] = (domains or {}).get(a, -1)
     return table
+
+
+def domain_labels(module, name: str | None) -> dict[str, int]:
+    """--domain NAME -> {aspect: label} for the aspects whose trained domains include NAME."""
+    if name is None:
+        return {}
+    names = module.domain_names or {}
+    labels = {a: list(n).index(name) for a, n in names.items() if name in list(n)}
+    if not labels:
+        known = sorted({n for ns in names.values() for n in ns})
+        raise ValueError(f"--domain {name!r} is not a domain of this checkpoint; known: {known or 'none'}")
+    return labels
 
 
 @torch.inference_mode()
 def predict(
-    checkpoint: str | Path, source: str | Path, overrides: list[str] = (), batch_size: int | None = None
+    checkpoint: str | Path,
+    source: str | Path,
+    overrides: list[str] = (),
+    batch_size: int | None = None,
+    domain: str | None = None,
 ):
-    """Yields {"id", "path", <aspect>: score, ...} per clip, in input order."""
+    """Yields {"id", "path", <aspect>: score, ... (<aspect>_std with a variance head)} per clip, in input
+    order. domain: a trained domain name for conditioned/bias aspects (default: unknown, neutral)."""
     from data_modules.datamodule import AQADataModule
 
     overrides = list(overrides) + ([f"data.eval_batch_size={batch_size}"] if batch_size else [])
     module, cfg, sample_rate = load_checkpoint(checkpoint, overrides)
     aspects = list(cfg.data.aspects)
-    table = input_table(source, aspects)
+    table = input_table(source, aspects, domain_labels(module, domain))
     loader = AQADataModule(cfg.data, table, sample_rate, aspects).eval_loader(table)
     device = torch.device("cuda" if cfg.trainer.accelerator != "cpu" and torch.cuda.is_available() else "cpu")
     module.to(device)
@@ -69,8 +89,9 @@ def predict(
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("scoring", total=len(loader))
         for batch in loader:
-            on_device = batch | {"audio": batch["audio"].to(device), "lengths": batch["lengths"].to(device)}
-            rows.add(batch, module.predict_step(on_device, 0)["preds"])
+            on_device = batch | {k: batch[k].to(device) for k in ("audio", "lengths", "domains")}
+            out = module.predict_step(on_device, 0)
+            rows.add(batch, out["preds"], stds=out["stds"])
             progress.advance(task)
     if not rows.ids:
         raise ValueError(f"no usable audio in {source}: every clip was skipped (see the warning above)")
@@ -78,9 +99,15 @@ def predict(
     for clip_id, path in zip(table["id"], table["path"], strict=True):
         if clip_id not in clips.index:
             continue  # unusable clip: reported by the data module on stderr
-        yield {"id": clip_id, "path": path} | {
-            a: round(float(clips.at[clip_id, f"pred_{a}"]), 4) for a in aspects
-        }
+        yield (
+            {"id": clip_id, "path": path}
+            | {a: round(float(clips.at[clip_id, f"pred_{a}"]), 4) for a in aspects}
+            | {
+                f"{a}_std": round(float(clips.at[clip_id, f"std_{a}"]), 4)
+                for a in aspects
+                if f"std_{a}" in clips
+            }
+        )
 
 
 def main(argv: list[str]) -> int:
@@ -91,7 +118,10 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("overrides", nargs="*", help="key=value overrides of the stored config")
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument(
+        "--domain", help="a trained domain name for conditioned/bias aspects (default: neutral)"
+    )
     args = parser.parse_args(argv)
-    for line in predict(args.checkpoint, args.input, args.overrides, args.batch_size):
+    for line in predict(args.checkpoint, args.input, args.overrides, args.batch_size, args.domain):
         sys.stdout.write(json.dumps(line) + "\n")
     return 0
