@@ -9,9 +9,9 @@ COMMANDS = {
     "train": ("aqa.training.train:main", "train a model: aqa train EXPERIMENT.yaml [key=value ...]"),
     "eval": ("aqa.training.evaluate:main", "evaluate a checkpoint: aqa eval CHECKPOINT [key=value ...]"),
     "predict": ("aqa.training.predict:main", "score files: aqa predict CHECKPOINT in.jsonl|in.csv|dir"),
-    "prepare": ("data_modules.commands:prepare", "build the audio cache: aqa prepare EXPERIMENT.yaml"),
+    "prepare": ("aqa.data_commands:prepare", "build the audio cache: aqa prepare EXPERIMENT.yaml"),
     "validate": (
-        "data_modules.commands:validate",
+        "aqa.data_commands:validate",
         "check a manifest and its audio: aqa validate EXPERIMENT.yaml",
     ),
     "domains": ("aqa.definers.explain:main", "explain domain definitions: aqa domains EXPERIMENT.yaml"),
