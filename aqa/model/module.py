@@ -289,7 +289,9 @@ class AQAModule(L.LightningModule):
         for stage, rows in self._rows.items():
             frame = gather_frames(rows.frame(self.aspects))
             clips = combine_windows(frame, self.aspects)
-            metrics = split_metrics(clips, self.aspects, stage, self.domain_names)
+            metrics = split_metrics(
+                clips, self.aspects, stage, self.domain_names, self.cfg.metrics.min_source_clips
+            )
             if self.head_variance:
                 metrics |= calibration_metrics(clips, self.aspects, stage)
             self.log_dict(metrics)  # identical on every rank: computed from the gathered rows

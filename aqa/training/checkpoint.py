@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-import numpy as np
 import torch
 from omegaconf import OmegaConf
 
 from aqa.config import load_config
 from aqa.model.encoder import encoder_sample_rate
 from aqa.model.module import AQAModule
+from data_modules.manifest.columns import attach_domains
 
 
 def load_checkpoint(path: str | Path, overrides: list[str] = ()) -> tuple[AQAModule, object, int]:
@@ -26,9 +26,5 @@ def load_checkpoint(path: str | Path, overrides: list[str] = ()) -> tuple[AQAMod
 
 def domains_from_checkpoint(module: AQAModule, table, aspects: list[str]):
     """Adds domain_<ASPECT> columns from the labels stored at training time (ids not seen then: -1)."""
-    table = table.copy()
     stored = module.domain_table or {"ids": [], "labels": {}}
-    for a in aspects:
-        lookup = dict(zip(stored["ids"], stored["labels"].get(a, []), strict=False))
-        table[f"domain_{a}"] = np.array([lookup.get(i, -1) for i in table["id"]], dtype=np.int64)
-    return table
+    return attach_domains(table, stored["ids"], stored["labels"], aspects)
