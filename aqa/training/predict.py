@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--precision", choices=list(PRECISIONS), default="32", help="autocast precision")
     parser.add_argument("--out", help="write rows to this file: .jsonl or .csv (default: JSONL on stdout)")
+    parser.add_argument(
+        "--domain", help="a trained domain name for conditioned/bias aspects (default: neutral)"
+    )
     return parser
 
 
@@ -77,6 +80,7 @@ def predict(
     batch_size: int | None = None,
     device: str = "auto",
     precision: str = "32",
+    domain: str | None = None,
 ):
     """Yields {"id", "path", <aspect>: score | None, ..., "error": None | why} per input, in input order."""
     from rich.console import Console
@@ -86,7 +90,9 @@ def predict(
 
     overrides = list(overrides) + ([f"data.eval_batch_size={batch_size}"] if batch_size else [])
     table = input_table(source)
-    predictor = Predictor.load(checkpoint, device=device, precision=precision, overrides=overrides)
+    predictor = Predictor.load(
+        checkpoint, device=device, precision=precision, overrides=overrides, domain=domain
+    )
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("scoring", total=len(table))
         for row in predictor.predict_clips(clips_from_table(table)):
@@ -121,7 +127,9 @@ def _writer(out: str | None):
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    rows = predict(args.checkpoint, args.input, args.overrides, args.batch_size, args.device, args.precision)
+    rows = predict(
+        args.checkpoint, args.input, args.overrides, args.batch_size, args.device, args.precision, args.domain
+    )
     with _writer(args.out) as write:
         for row in rows:
             write(row)

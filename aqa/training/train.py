@@ -131,8 +131,7 @@ def _write_outputs(trainer, module, metrics: dict, run_dir: Path, cfg) -> None:
     from aqa.training.report import finite
 
     (run_dir / "metrics.json").write_text(json.dumps(finite(metrics), indent=2, sort_keys=True))
-    if module.encoder.mode == "lora":
-        module.encoder.save_adapters(run_dir / "adapters")
+    module.save_adapters(run_dir / "adapters")  # lora only
     summary = {k: v for k, v in metrics.items() if not k.startswith("run/best")}
     for logger in trainer.loggers:
         if logger.__class__.__name__ == "WandbLogger":

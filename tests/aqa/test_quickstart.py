@@ -33,7 +33,9 @@ def test_quickstart_runs_sweep_and_selection(tmp_path, tiny_overrides):
     ]
     assert main(["--dir", str(tmp_path), "--seeds", "1", "--definers", "none,dataset", *overrides]) == 0
     trials = SweepDir(tmp_path / "sweep").trials()
-    assert sorted(t.params["domain.definer"]["name"] for t in trials) == ["dataset", "none"]
+    handlings = load_sweep(GRID)["parameters"]["model.domain_handling"]["values"]
+    names = sorted(t.params["domain.definer"]["name"] for t in trials)
+    assert names == ["dataset"] * len(handlings) + ["none"] * len(handlings)  # the grid crosses handlings
     assert all(t.state == "finished" for t in trials)
     selection = yaml.safe_load((tmp_path / "sweep" / "selection.yaml").read_text())
     assert selection and {s["definer"]["name"] for s in selection.values()} <= {"none", "dataset"}
