@@ -62,7 +62,23 @@ def load_config(
     if expanded:
         cfg = _merge(cfg, OmegaConf.from_dotlist(expanded), "command-line overrides")
     OmegaConf.set_readonly(cfg, False)
-    return expand_selection(cfg)
+    return expand_definer_handling(expand_selection(cfg))
+
+
+def expand_definer_handling(cfg: DictConfig) -> DictConfig:
+    """A definer's `handling` -> the domain handling of the aspects that use it: `domain.definer.handling`
+    sets `model.domain_handling`, `domain.definers.<A>.handling` sets `model.aspects.<A>.domain_handling`
+    (unless that is given explicitly)."""
+    update: dict = {"model": {"aspects": {}}}
+    if cfg.domain.definer.handling is not None:
+        update["model"]["domain_handling"] = cfg.domain.definer.handling
+    for aspect, definer in cfg.domain.definers.items():
+        explicit = OmegaConf.select(cfg, f"model.aspects.{aspect}.domain_handling", default=None)
+        if definer.get("handling") is not None and explicit is None:
+            update["model"]["aspects"][aspect] = {"domain_handling": definer.handling}
+    if len(update["model"]) == 1 and not update["model"]["aspects"]:
+        return cfg
+    return _merge(cfg, update, "domain definer handling")
 
 
 def selection_settings(selection: dict, source: str) -> dict[str, tuple[dict, dict]]:
