@@ -19,6 +19,15 @@ COMMANDS = {
     "select": ("aqa.sweep.select:main", "best definer per aspect: aqa select SWEEP_DIR|entity/project/id"),
     "generate": ("data_modules.corpus.cli:main", "write the generated MOS corpus: aqa generate [--out DIR]"),
     "quickstart": ("aqa.quickstart:main", "generate corpus, compare definers, select, print tables"),
+    "surrogate": (
+        "data_modules.surrogate.build:main",
+        "code clean clips, ViSQOL labels: aqa surrogate IN --out DIR",
+    ),
+    "deepaq-eval": (
+        "aqa.deepaq.evaluate:main",
+        "fit/score reference distances: aqa deepaq-eval CKPT manifest",
+    ),
+    "deepaq-quick": ("aqa.deepaq.quick:main", "embedded DeePAQ run: surrogate data, RnC, mapping, SRCC"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Surrogate training data for DeePAQ: clean clips coded by real codecs (PyAV), labelled by ViSQOL v3."""
