@@ -22,9 +22,10 @@ class Clips:
     ends: np.ndarray  # (N,) seconds, NaN = file end
     targets: np.ndarray  # (N, A) float32, NaN = missing
     domains: np.ndarray  # (N, A) int64, from `domain_<ASPECT>` (missing column -> 0)
+    labels: np.ndarray | None = None  # (N, R) float64 of data.label_columns (NaN = missing), None if R = 0
 
     @classmethod
-    def from_table(cls, table: pd.DataFrame, aspects: list[str]) -> "Clips":
+    def from_table(cls, table: pd.DataFrame, aspects: list[str], label_columns=()) -> "Clips":
         n = len(table)
         targets = np.stack(
             [
@@ -50,6 +51,17 @@ class Clips:
             ends=_seconds(table, "end"),
             targets=targets,
             domains=domains,
+            labels=np.stack(
+                [
+                    pd.to_numeric(table[c], errors="coerce").to_numpy(np.float64)
+                    if c in table
+                    else np.full(n, np.nan)
+                    for c in label_columns
+                ],
+                1,
+            )
+            if label_columns
+            else None,
         )
 
     def audio(self, cache: AudioCache, i: int, offset: int, size: int) -> np.ndarray:
@@ -58,7 +70,8 @@ class Clips:
         return np.array(wav[offset : offset + size], dtype=np.float32)
 
     def item(self, i: int, audio: np.ndarray, window: int = 0, weight: float = 1.0) -> dict:
-        return {
+        extra = {} if self.labels is None else {"labels": self.labels[i]}
+        return extra | {
             "audio": audio,
             "target": self.targets[i],
             "domain": self.domains[i],
@@ -127,4 +140,6 @@ def collate(items: list[dict]) -> dict:
         "ids": [it["id"] for it in items],
         "systems": [it["system"] for it in items],
         "padding_fraction": 1.0 - float(lengths.sum()) / max(audio.size, 1),
-    }
+    } | (
+        {"labels": torch.from_numpy(np.stack([it["labels"] for it in items]))} if "labels" in items[0] else {}
+    )

@@ -15,6 +15,7 @@ from aqa.model.grl import grl_lambda
 from aqa.model.heads import DomainClassifier, MOSHead
 from aqa.model.losses import mos_loss
 from aqa.model.pooling import build_pool, masked_layer_means
+from aqa.model.rnc import batch_rnc
 
 
 class AQAModule(L.LightningModule):
@@ -99,7 +100,13 @@ class AQAModule(L.LightningModule):
         mos = torch.stack(
             [mos_loss(preds[:, i], targets[:, i], self.cfg.loss) for i in range(len(self.aspects))]
         )
-        loss = mos.mean()
+        loss = self.cfg.loss.mos_weight * mos.mean()
+        # --- DeePAQ: Rank-N-Contrast on the first aspect's pooled embedding (aqa/model/rnc.py) ---
+        if self.cfg.loss.rnc_weight > 0:
+            rnc = batch_rnc(pooled[:, 0], batch, self.aspects, self.cfg)
+            loss = loss + self.cfg.loss.rnc_weight * rnc
+            self.log("train/rnc_loss", rnc.detach(), batch_size=len(batch["ids"]))
+        # --- end DeePAQ ---
         domain_logits = {}
         for i, a in enumerate(self.aspects):
             if a in self.adversaries:
@@ -153,6 +160,9 @@ class AQAModule(L.LightningModule):
 
     def _eval_step(self, batch: dict, stage: str) -> None:
         preds, pooled = self(batch["audio"], batch["lengths"])
+        if self.cfg.loss.rnc_weight > 0:  # DeePAQ: a validation loss to select checkpoints / reduce the LR on
+            rnc = batch_rnc(pooled[:, 0], batch, self.aspects, self.cfg)
+            self.log(f"{stage}/rnc_loss", rnc, batch_size=len(batch["ids"]), add_dataloader_idx=False)
         rows = self._rows.setdefault(stage, EvalRows())
         rows.add(batch, self.denormalise(preds), pooled if self.collect_features else None)
 
@@ -205,6 +215,14 @@ class AQAModule(L.LightningModule):
                 return (step + 1) / (warmup + 1)
             return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
+        if optim.scheduler == "plateau":  # DeePAQ: LR x factor after `patience` epochs without improvement
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, self.cfg.checkpoint.mode, optim.plateau_factor, optim.plateau_patience
+            )
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": plateau, "monitor": self.cfg.checkpoint.monitor},
+            }
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 

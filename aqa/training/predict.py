@@ -91,7 +91,16 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("overrides", nargs="*", help="key=value overrides of the stored config")
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--reference-column", help="DeePAQ full-reference: distance to this column's file")
+    parser.add_argument("--references", help="DeePAQ mismatched-reference: folder/list of clean references")
     args = parser.parse_args(argv)
+    if args.reference_column or args.references:  # DeePAQ scoring by reference distance (aqa/deepaq/score.py)
+        from aqa.deepaq.score import score_rows  # noqa: PLC0415
+
+        rows = score_rows(args.checkpoint, args.input, args.overrides, args.reference_column, args.references)
+        for line in rows:
+            sys.stdout.write(json.dumps(line) + "\n")
+        return 0
     for line in predict(args.checkpoint, args.input, args.overrides, args.batch_size):
         sys.stdout.write(json.dumps(line) + "\n")
     return 0

@@ -23,7 +23,7 @@ from data_modules.surrogate.codecs import BITRATES, CODECS, RATE, code
 from data_modules.surrogate.label import visqol
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3"}
-CLEAN = "clean"  # codec value of the reference rows (bitrate empty = +inf: ranks above every bitrate)
+CLEAN = "clean"  # codec value of the reference rows (bitrate `inf`: ranks above every bitrate)
 COLUMNS = ["id", "path", "reference", "codec", "bitrate", "visqol", "split", "system", "dataset"]
 EXTRA = ["coding_rate", "priming", "lag", "kbps"]  # how each clip was coded (see codecs.py)
 
@@ -200,21 +200,15 @@ def build(
 
 
 def write_manifest(rows: list[dict], path: Path) -> Path:
-    """The generic manifest: id, path, reference, codec, bitrate (empty = clean, +inf), visqol, split, system
+    """The generic manifest: id, path, reference, codec, bitrate (kbps; `inf` for clean references, which rank
+    above every bitrate; empty would mean "no bitrate label"), visqol, split, system
     (codec_bitrate: the listening-test condition), dataset, and how each clip was coded."""
     table = pd.DataFrame(rows)
     table["system"] = [
         CLEAN if c == CLEAN else f"{c}_{int(b)}" for c, b in zip(table["codec"], table["bitrate"])
     ]
-    table["bitrate"] = table["bitrate"].where(np.isfinite(table["bitrate"].astype(float)))  # clean -> empty
     table[COLUMNS + EXTRA].to_csv(path, index=False)
     return path
-
-
-def read_bitrate(values) -> np.ndarray:
-    """Manifest bitrate column -> float kbps with clean (empty) = +inf."""
-    values = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(np.float64)
-    return np.where(np.isnan(values), np.inf, values)
 
 
 def _ratios(text: str) -> dict[str, float]:
