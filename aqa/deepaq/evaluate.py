@@ -84,9 +84,11 @@ def run(
     include_references=False,
     seed=0,
 ):
+    """-> (metrics, mappings) of a checkpoint (a path) or of (module, cfg, sample_rate) already built."""
     from aqa.training.checkpoint import load_checkpoint  # noqa: PLC0415
 
-    module, cfg, sample_rate = load_checkpoint(checkpoint, list(overrides))
+    loaded = checkpoint if isinstance(checkpoint, tuple) else load_checkpoint(checkpoint, list(overrides))
+    module, cfg, sample_rate = loaded
     manifest = Path(manifest)
     table = pd.read_csv(manifest) if manifest.suffix == ".csv" else pd.read_json(manifest, lines=True)
     table["path"] = [

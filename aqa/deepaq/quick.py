@@ -3,12 +3,14 @@
 Clean music clips from the corpus synthesiser (before any degradation) -> surrogate data (Opus/MP3/AAC at
 16/32/64/128 kbps, ViSQOL labels) split by reference -> RnC training of the tiny encoder -> cubic/MLP mapping
 fitted on the val references' labels -> SRCC/PCC against ViSQOL on the coded clips of held-out (test)
-references, beside a MOS-regression model (same architecture and labels) and a condition-lookup reference
-(each codec/bitrate's mean train ViSQOL: what knowing only the coding condition scores).
+references, beside a MOS-regression model (same architecture and labels), the same distance before any
+training, and a condition-lookup reference (each codec/bitrate's mean train ViSQOL: what knowing only the
+coding condition scores).
 """
 
 import argparse
 import json
+import resource
 import time
 from pathlib import Path
 
@@ -85,6 +87,7 @@ def quick(
         times[f"train_{name}_s"] = round(time.time() - t, 1)
     t = time.time()
     metrics, _ = deepaq_eval(runs["deepaq"], manifest, extra, fit_split="val")
+    untrained, _ = deepaq_eval(_untrained(runs["deepaq"], extra, seed), manifest, extra, fit_split="val")
     table = pd.read_csv(manifest)
     test = table[(table["split"] == "test") & (table["codec"] != "clean")]
     preds = {r["id"]: r["visqol"] for r in predict(runs["mos"], _listing(test, out), extra)}
@@ -98,10 +101,26 @@ def quick(
         "deepaq_raw": {k: metrics[f"test/raw/utt_{k}"] for k in ("lcc", "srcc", "ktau")},
         "deepaq_cubic": {k: metrics[f"test/cubic/utt_{k}"] for k in ("lcc", "srcc", "ktau", "mse")},
         "deepaq_mlp": {k: metrics[f"test/mlp/utt_{k}"] for k in ("lcc", "srcc", "ktau", "mse")},
+        "untrained_raw": {k: untrained[f"test/raw/utt_{k}"] for k in ("lcc", "srcc", "ktau")},
         "mos_regression": pair_metrics(mos_pred, y),
         "condition_lookup": pair_metrics(cond_pred, y),
     }
     return {"test_clips": len(test), "surrogate_speed": speed, "seconds": times, "test_utt": result}
+
+
+def _untrained(checkpoint, overrides: list[str], seed: int):
+    """The same architecture before training (tiny random encoder, seeded projection): what the distance
+    alone gives, without any RnC learning."""
+    import lightning as L  # noqa: PLC0415
+    from omegaconf import OmegaConf  # noqa: PLC0415
+
+    from aqa.model.module import AQAModule  # noqa: PLC0415
+    from aqa.training.checkpoint import load_checkpoint  # noqa: PLC0415
+
+    _, cfg, sample_rate = load_checkpoint(checkpoint, overrides)
+    L.seed_everything(seed, verbose=False)
+    module = AQAModule(OmegaConf.to_container(cfg, resolve=True), {}, [0.0], [1.0]).eval()
+    return module, cfg, sample_rate
 
 
 def _listing(rows: pd.DataFrame, out: Path) -> Path:
@@ -116,7 +135,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--refs", type=int, default=14, help="clean references (1/4 test, 1/6 val, rest train)"
     )
-    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--seconds", type=float, default=1.5)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
@@ -127,6 +146,8 @@ def main(argv: list[str]) -> int:
         Path(args.out), args.refs, args.seconds, args.epochs, args.workers, args.seed, args.overrides
     )
     report["seconds"]["total_s"] = round(time.time() - started, 1)
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    report["seconds"]["cpu_s"] = round(sum(u.ru_utime + u.ru_stime for u in usage), 1)  # this + workers
     print(json.dumps(report, indent=2))
     (Path(args.out) / "deepaq_quick.json").write_text(json.dumps(report, indent=2))
     return 0

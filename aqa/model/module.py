@@ -73,6 +73,7 @@ class AQAModule(L.LightningModule):
         self.domain_state: dict | None = None  # DomainLabels.state_dict(): the fitted definers
         self.collect_features = False  # final evaluation keeps pooled features for the domain probe
         self._rows: dict[str, EvalRows] = {}
+        self._rnc: dict[str, list[float]] = {}  # stage -> RnC loss per evaluation batch (DeePAQ)
         self.eval_clips: dict[str, object] = {}  # stage -> per-clip frame of the last evaluation
         self.last_metrics: dict[str, float] = {}  # float64 values of the last evaluation, every stage
 
@@ -160,9 +161,9 @@ class AQAModule(L.LightningModule):
 
     def _eval_step(self, batch: dict, stage: str) -> None:
         preds, pooled = self(batch["audio"], batch["lengths"])
-        if self.cfg.loss.rnc_weight > 0:  # DeePAQ: a validation loss to select checkpoints / reduce the LR on
+        if self.cfg.loss.rnc_weight > 0:  # DeePAQ: `<stage>/rnc_loss` (batch mean) to select checkpoints on
             rnc = batch_rnc(pooled[:, 0], batch, self.aspects, self.cfg)
-            self.log(f"{stage}/rnc_loss", rnc, batch_size=len(batch["ids"]), add_dataloader_idx=False)
+            self._rnc.setdefault(stage, []).append(float(rnc))
         rows = self._rows.setdefault(stage, EvalRows())
         rows.add(batch, self.denormalise(preds), pooled if self.collect_features else None)
 
@@ -174,7 +175,11 @@ class AQAModule(L.LightningModule):
             self.log_dict(metrics)  # identical on every rank: computed from the gathered rows
             self.eval_clips[stage] = clips
             self.last_metrics |= metrics
-        self._rows = {}
+        for stage, values in self._rnc.items():  # DeePAQ: mean RnC loss over the stage's batches
+            rnc = {f"{stage}/rnc_loss": float(torch.tensor(values).mean())}
+            self.log_dict(rnc, sync_dist=True)
+            self.last_metrics |= rnc
+        self._rows, self._rnc = {}, {}
 
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._eval_step(batch, "val")
