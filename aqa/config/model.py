@@ -65,8 +65,10 @@ class LossConfig:
         0.0  # >0 adds Rank-N-Contrast on the first aspect's pooled embedding (aqa/model/rnc.py)
     )
     rnc_temperature: float = 1.0  # distances are divided by it (DeePAQ's formula: 1; the RnC paper uses 2)
-    rnc_labels: list[str] = field(default_factory=lambda: ["visqol"])  # aspects ranked by RnC (NaN rows skip)
-    rnc_bitrate: str | None = "bitrate"  # data.label_columns entry ranked too (clean = inf); null = none
+    rnc_labels: list[str] = field(
+        default_factory=list
+    )  # aspects ranked by RnC ([] = every aspect; NaN rows skip)
+    rnc_bitrate: str | None = None  # a data.label_columns entry ranked too (DeePAQ: bitrate, clean = inf)
 
 
 @dataclass
@@ -80,3 +82,5 @@ class OptimConfig:
     )
     plateau_factor: float = 0.99  # plateau: LR multiplier (DeePAQ: 0.99)
     plateau_patience: int = 10  # plateau: validation epochs without improvement before reducing
+    plateau_monitor: str | None = None  # plateau: logged key to watch (None = checkpoint.monitor)
+    plateau_mode: str | None = None  # plateau: min|max (None = checkpoint.mode)

@@ -221,13 +221,12 @@ class AQAModule(L.LightningModule):
             return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
         if optim.scheduler == "plateau":  # DeePAQ: LR x factor after `patience` epochs without improvement
+            mode = optim.plateau_mode or self.cfg.checkpoint.mode
             plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, self.cfg.checkpoint.mode, optim.plateau_factor, optim.plateau_patience
+                optimizer, mode, optim.plateau_factor, optim.plateau_patience
             )
-            return {
-                "optimizer": optimizer,
-                "lr_scheduler": {"scheduler": plateau, "monitor": self.cfg.checkpoint.monitor},
-            }
+            monitor = optim.plateau_monitor or self.cfg.checkpoint.monitor
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": monitor}}
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 

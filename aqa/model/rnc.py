@@ -59,10 +59,10 @@ def deepaq_rnc(
 
 
 def batch_rnc(embeddings: torch.Tensor, batch: dict, aspects: list[str], cfg) -> torch.Tensor:
-    """(B, D) embedding of a batch -> sum of RnC terms: one per `cfg.loss.rnc_labels` aspect (targets) and one
-    over `cfg.loss.rnc_bitrate` (a `data.label_columns` entry, batch["labels"])."""
+    """(B, D) embedding of a batch -> sum of RnC terms: one per `cfg.loss.rnc_labels` aspect (targets; empty
+    list = every aspect) and one over `cfg.loss.rnc_bitrate` (a `data.label_columns` entry, batch["labels"])."""
     terms = []
-    for name in cfg.loss.rnc_labels:
+    for name in cfg.loss.rnc_labels or aspects:
         if name not in aspects:
             raise ValueError(f"loss.rnc_labels: {name!r} is not in data.aspects {aspects}")
         terms.append(
@@ -78,6 +78,4 @@ def batch_rnc(embeddings: torch.Tensor, batch: dict, aspects: list[str], cfg) ->
             )
         bitrate = batch["labels"][:, columns.index(cfg.loss.rnc_bitrate)].to(embeddings)
         terms.append(rnc_loss(embeddings, bitrate, cfg.loss.rnc_temperature))
-    if not terms:
-        raise ValueError("loss.rnc_weight > 0 needs loss.rnc_labels or loss.rnc_bitrate")
     return torch.stack(terms).sum()

@@ -97,7 +97,10 @@ def main(argv: list[str]) -> int:
     if args.reference_column or args.references:  # DeePAQ scoring by reference distance (aqa/deepaq/score.py)
         from aqa.deepaq.score import score_rows  # noqa: PLC0415
 
-        rows = score_rows(args.checkpoint, args.input, args.overrides, args.reference_column, args.references)
+        overrides = list(args.overrides) + (
+            [f"data.eval_batch_size={args.batch_size}"] if args.batch_size else []
+        )
+        rows = score_rows(args.checkpoint, args.input, overrides, args.reference_column, args.references)
         for line in rows:
             sys.stdout.write(json.dumps(line) + "\n")
         return 0

@@ -124,3 +124,28 @@ def test_reference_column_missing_is_a_clear_error(deepaq_run, capsys):
         _predict(
             capsys, [metrics["run/best_checkpoint"], str(manifest), *overrides, "--reference-column", "ref"]
         )
+
+
+@pytest.mark.slow
+def test_rnc_composes_with_mos_regression_and_a_domain_adversary(tmp_path, tiny_overrides):
+    manifest = _write_manifest(tmp_path)
+    cfg = load_config(
+        "experiments/deepaq_quick.yaml",
+        [
+            *tiny_overrides,
+            f"data.manifest={manifest}",
+            f"run.dir={tmp_path / 'run'}",
+            "data.batch_size=8",
+            "data.max_seconds=1.0",
+            "data.eval_window_seconds=1.0",
+            "trainer.max_epochs=1",
+            "trainer.log_every_n_steps=1",
+            "loss.mos_weight=1",
+            "domain.definer=metadata",
+            "domain.definer.columns=[codec]",
+        ],
+    )
+    train(cfg)
+    logged = pd.read_csv(next((tmp_path / "run" / "csv").rglob("metrics.csv")))
+    for key in ("train/rnc_loss", "train/visqol/mos_loss", "train/visqol/domain_loss", "val/rnc_loss"):
+        assert logged[key].notna().any(), key
