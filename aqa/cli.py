@@ -9,14 +9,18 @@ COMMANDS = {
     "train": ("aqa.training.train:main", "train a model: aqa train EXPERIMENT.yaml [key=value ...]"),
     "eval": ("aqa.training.evaluate:main", "evaluate a checkpoint: aqa eval CHECKPOINT [key=value ...]"),
     "predict": ("aqa.training.predict:main", "score files: aqa predict CHECKPOINT in.jsonl|in.csv|dir"),
-    "prepare": ("data_modules.commands:prepare", "build the audio cache: aqa prepare EXPERIMENT.yaml"),
+    "prepare": ("aqa.data_commands:prepare", "build the audio cache: aqa prepare EXPERIMENT.yaml"),
     "validate": (
-        "data_modules.commands:validate",
+        "aqa.data_commands:validate",
         "check a manifest and its audio: aqa validate EXPERIMENT.yaml",
     ),
     "domains": ("aqa.definers.explain:main", "explain domain definitions: aqa domains EXPERIMENT.yaml"),
     "sweep": ("aqa.sweep.offline:main", "run a sweep YAML offline: aqa sweep SWEEP.yaml [--count N]"),
-    "select": ("aqa.sweep.select:main", "best definer per aspect: aqa select SWEEP_DIR|entity/project/id"),
+    "select": (
+        "aqa.sweep.select:main",
+        "definer per aspect, every protocol, paired vs ERM: aqa select SWEEP_DIR|entity/project/id",
+    ),
+    "final": ("aqa.sweep.final:main", "train + measure the selected model: aqa final SWEEP_DIR [--seeds]"),
     "generate": ("data_modules.corpus.cli:main", "write the generated MOS corpus: aqa generate [--out DIR]"),
     "quickstart": ("aqa.quickstart:main", "generate corpus, compare definers, select, print tables"),
     "surrogate": (

@@ -1,4 +1,4 @@
-"""Synthetic tables and planted-cluster features for the definer tests."""
+"""Synthetic tables and planted-cluster features for the definer and features tests."""
 
 import numpy as np
 import pandas as pd
