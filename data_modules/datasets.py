@@ -17,6 +17,7 @@ class Clips:
 
     ids: list[str]
     systems: list[str]
+    datasets: list[str]  # source dataset per clip (`unknown` without a dataset column)
     paths: list[str]
     starts: np.ndarray  # (N,) seconds, NaN = file start
     ends: np.ndarray  # (N,) seconds, NaN = file end
@@ -46,6 +47,7 @@ class Clips:
             systems=table["system"].astype(str).tolist()
             if "system" in table
             else table["id"].astype(str).tolist(),
+            datasets=table["dataset"].astype(str).tolist() if "dataset" in table else ["unknown"] * n,
             paths=table["path"].astype(str).tolist(),
             starts=_seconds(table, "start"),
             ends=_seconds(table, "end"),
@@ -79,6 +81,7 @@ class Clips:
             "weight": weight,
             "id": self.ids[i],
             "system": self.systems[i],
+            "dataset": self.datasets[i],
         }
 
 
@@ -139,6 +142,7 @@ def collate(items: list[dict]) -> dict:
         "weight": torch.tensor([it["weight"] for it in items], dtype=torch.float32),
         "ids": [it["id"] for it in items],
         "systems": [it["system"] for it in items],
+        "datasets": [it["dataset"] for it in items],
         "padding_fraction": 1.0 - float(lengths.sum()) / max(audio.size, 1),
     } | (
         {"labels": torch.from_numpy(np.stack([it["labels"] for it in items]))} if "labels" in items[0] else {}

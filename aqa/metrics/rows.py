@@ -14,6 +14,7 @@ class EvalRows:
 
     ids: list[str] = field(default_factory=list)
     systems: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)  # source dataset per row (within-source metrics)
     window: list[np.ndarray] = field(default_factory=list)  # (B,)
     weight: list[np.ndarray] = field(default_factory=list)  # (B,)
     preds: list[np.ndarray] = field(default_factory=list)  # (B, A) original scale
@@ -24,6 +25,7 @@ class EvalRows:
     def add(self, batch: dict, preds: torch.Tensor, features: torch.Tensor | None = None) -> None:
         self.ids += list(batch["ids"])
         self.systems += list(batch["systems"])
+        self.datasets += list(batch.get("datasets", ["unknown"] * len(batch["ids"])))
         self.window.append(batch["window"].cpu().numpy())
         self.weight.append(batch["weight"].float().cpu().numpy())
         self.preds.append(preds.detach().float().cpu().numpy())
@@ -33,11 +35,13 @@ class EvalRows:
             self.features.append(features.detach().float().cpu().numpy())
 
     def frame(self, aspects: list[str]) -> pd.DataFrame:
-        """One row per window: id, system, window, weight, pred_<A>, target_<A>, domain_<A> (+ feature index)."""
+        """One row per window: id, system, dataset, window, weight, pred_<A>, target_<A>, domain_<A>
+        (+ feature index)."""
         if not self.ids:
-            return pd.DataFrame(columns=["id", "system", "window", "weight"])
+            return pd.DataFrame(columns=["id", "system", "dataset", "window", "weight"])
         preds, targets, domains = (np.concatenate(x) for x in (self.preds, self.targets, self.domains))
-        data = {"id": self.ids, "system": self.systems, "window": np.concatenate(self.window)}
+        data = {"id": self.ids, "system": self.systems, "dataset": self.datasets}
+        data["window"] = np.concatenate(self.window)
         data["weight"] = np.concatenate(self.weight)
         for i, a in enumerate(aspects):
             data[f"pred_{a}"] = preds[:, i]

@@ -11,10 +11,11 @@ import lightning as L
 import numpy as np
 import torch.distributed as dist
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 from omegaconf import OmegaConf
 
 from aqa.config import load_config, save_config
+from aqa.metrics.shortcut import shortcut_metrics
 from aqa.model.encoder import encoder_sample_rate
 from aqa.model.module import AQAModule
 from aqa.training.evaluate import evaluate_splits
@@ -71,6 +72,7 @@ def _train(cfg) -> dict:
     from aqa.definers.labels import fit_domain_labels  # noqa: PLC0415 (heavy: sklearn)
     from data_modules.datamodule import AQADataModule
     from data_modules.manifest import load_table
+    from data_modules.validate import system_level_warnings
 
     started = time.time()
     run_dir = resolve_run_dir(cfg)
@@ -95,6 +97,8 @@ def _train(cfg) -> dict:
         "labels": {a: table[f"domain_{a}"].tolist() for a in aspects},
     }
     datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
+    for message in system_level_warnings(table, [cfg.data.val_split, *cfg.data.eval_splits]):
+        rank_zero_warn(f"[aqa] {message}")
     trainer, best = build_trainer(cfg, run_dir)
     trainer.callbacks.append(LabelAgreement(domains.digest()))
     if trainer.is_global_zero:
@@ -107,6 +111,10 @@ def _train(cfg) -> dict:
     best_path = trainer.checkpoint_callback.best_model_path or None
     module.collect_features = True
     metrics = evaluate_splits(trainer, module, datamodule, ckpt_path=best_path)
+    # the source-lookup reference, scored on the same clips: what the source alone earns on each key
+    metrics |= shortcut_metrics(
+        table, aspects, module.eval_clips, cfg.data.train_split, cfg.metrics.min_source_clips
+    )
     val_clips = module.eval_clips.get("val")
     metrics |= best.best
     if val_clips is not None:

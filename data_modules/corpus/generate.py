@@ -28,7 +28,7 @@ MANIFEST = "manifest.jsonl"
 TRUTH = "truth.csv"
 MARKER = "corpus.json"  # written last: its presence means the folder is complete
 TRUTH_COLUMNS = [
-    "id", "family", "seconds", "layers", "density", "expressiveness", "severity",
+    "id", "family", "level", "template", "seconds", "layers", "density", "expressiveness", "severity",
     "snr_db", "drive_db", "cutoff_hz", "bits", "PQ_true", "PC_true", "CE_true", "CU_true",
 ]  # fmt: skip
 

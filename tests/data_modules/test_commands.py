@@ -98,3 +98,28 @@ def test_validate_published_manifest_without_root_hints_at_it(tmp_path, tiny_ove
     out = capsys.readouterr().out
     assert "│ missing_file   │ 250" in out
     assert "audio file not found (set data.root to replace /your_path)" in out
+
+
+def test_system_level_warnings():
+    import pandas as pd
+
+    from data_modules.validate import system_level_warnings
+
+    def table(split, systems, datasets):
+        return pd.DataFrame({"split": split, "system": systems, "dataset": datasets})
+
+    one_per_source = table("val", [f"d{i}" for i in range(6)], [f"d{i}" for i in range(6)])
+    (message,) = system_level_warnings(one_per_source, ["val", "test"])
+    assert "'val'" in message and "correlation across source means" in message
+    few = table("test", ["a", "b", "c", "a"], ["d0"] * 4)
+    (message,) = system_level_warnings(few, ["test"])
+    assert "3 system(s)" in message
+    fine = table("val", [f"s{i}" for i in range(10)], [f"d{i % 2}" for i in range(10)])
+    assert system_level_warnings(fine, ["val", "val"]) == []
+
+
+def test_validate_warns_about_degenerate_system_metrics(experiment, capsys):
+    path, _, overrides = experiment
+    assert aqa(["validate", str(path), *overrides]) == 0  # a warning, not an error
+    out = capsys.readouterr().out
+    assert "warning:" in out and "split 'val' has" in out  # 3 val systems
