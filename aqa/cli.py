@@ -25,6 +25,18 @@ COMMANDS = {
     "final": ("aqa.sweep.final:main", "train + measure the selected model: aqa final SWEEP_DIR [--seeds]"),
     "generate": ("data_modules.corpus.cli:main", "write the generated MOS corpus: aqa generate [--out DIR]"),
     "quickstart": ("aqa.quickstart:main", "generate corpus, compare definers, select, print tables"),
+    "surrogate": (
+        "aqa.deepaq.cli:surrogate",
+        "code clean clips, ViSQOL labels: aqa surrogate IN --out DIR",
+    ),
+    "deepaq-eval": (
+        "aqa.deepaq.cli:deepaq_eval",
+        "fit/score reference distances: aqa deepaq-eval CKPT manifest",
+    ),
+    "deepaq-quick": (
+        "aqa.deepaq.cli:deepaq_quick",
+        "embedded DeePAQ run: surrogate data, RnC, mapping, SRCC",
+    ),
 }
 
 

@@ -25,6 +25,8 @@ class DataConfig:
     # each get that split (e.g. {val: dev_list.csv, test: annotations.jsonl}); data.manifest's rows are train
     root: str | None = None  # replaces the `/your_path` prefix of published manifests
     aspects: list[str] = field(default_factory=lambda: ["PQ", "PC", "CE", "CU"])  # target columns, in order
+    label_columns: list[str] = field(default_factory=list)  # extra numeric columns -> batch["labels"] (B, R)
+    # (NaN = missing, `inf` allowed), e.g. [bitrate] for the RnC bitrate term (loss.rnc_bitrate)
     scale: list[float] = field(default_factory=lambda: [1.0, 10.0])  # declared MOS range [min, max]
     split: SplitConfig = field(default_factory=SplitConfig)
     train_split: str = "train"

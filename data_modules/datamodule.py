@@ -95,7 +95,10 @@ class AQADataModule(L.LightningDataModule):
         rows = self._rows(self.cfg.train_split)
         max_samples = int(round(self.cfg.max_seconds * self.sample_rate))
         dataset = CropDataset(
-            Clips.from_table(rows, self.aspects), self.lengths[rows.index], self.cache, max_samples
+            Clips.from_table(rows, self.aspects, self.cfg.label_columns),
+            self.lengths[rows.index],
+            self.cache,
+            max_samples,
         )
         sampler = BucketBatchSampler(
             dataset.crop_lengths(), self.cfg.batch_size, seed=self.seed, bucketing=self.cfg.bucketing
@@ -120,7 +123,9 @@ class AQADataModule(L.LightningDataModule):
             if length >= 0
             for w, (start, n, weight) in enumerate(eval_windows(int(length), size))
         ]
-        dataset = WindowDataset(Clips.from_table(rows, self.aspects), windows, self.cache)
+        dataset = WindowDataset(
+            Clips.from_table(rows, self.aspects, self.cfg.label_columns), windows, self.cache
+        )
         sampler = SortedBatchSampler(dataset.sizes(), self.cfg.eval_batch_size, distributed=distributed)
         return self._loader(dataset, sampler)
 

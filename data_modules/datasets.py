@@ -25,9 +25,10 @@ class Clips:
     targets: np.ndarray  # (N, A) float32, NaN = missing
     domains: np.ndarray  # (N, A) int64, from `domain_<ASPECT>` (missing column -> -1, unknown)
     ratings: np.ndarray | None = None  # (N, A, R) float32 from `<ASPECT>_ratings` lists, NaN-padded
+    labels: np.ndarray | None = None  # (N, R) float64 of data.label_columns (NaN = missing), None if R = 0
 
     @classmethod
-    def from_table(cls, table: pd.DataFrame, aspects: list[str]) -> "Clips":
+    def from_table(cls, table: pd.DataFrame, aspects: list[str], label_columns=()) -> "Clips":
         n = len(table)
         targets = np.stack(
             [
@@ -49,6 +50,17 @@ class Clips:
             targets=targets,
             domains=domains,
             ratings=_ratings(table, aspects),
+            labels=np.stack(
+                [
+                    pd.to_numeric(table[c], errors="coerce").to_numpy(np.float64)
+                    if c in table
+                    else np.full(n, np.nan)
+                    for c in label_columns
+                ],
+                1,
+            )
+            if label_columns
+            else None,
         )
 
     def audio(self, cache: AudioCache, i: int, offset: int, size: int) -> np.ndarray:
@@ -58,6 +70,8 @@ class Clips:
 
     def item(self, i: int, audio: np.ndarray, window: int = 0, weight: float = 1.0) -> dict:
         extra = {} if self.ratings is None else {"ratings": self.ratings[i]}
+        if self.labels is not None:
+            extra["labels"] = self.labels[i]
         return extra | {
             "audio": audio,
             "target": self.targets[i],
@@ -140,18 +154,31 @@ def collate(items: list[dict]) -> dict:
     audio = np.zeros((len(items), int(lengths.max()) if len(items) else 0), dtype=np.float32)  # (B, T)
     for row, it in enumerate(items):
         audio[row, : len(it["audio"])] = it["audio"]  # numpy: several times faster than torch item copies
-    return {
-        "audio": torch.from_numpy(audio),
-        "lengths": lengths,
-        "targets": torch.from_numpy(np.stack([it["target"] for it in items])).float(),  # (B, A)
-        "domains": torch.from_numpy(np.stack([it["domain"] for it in items])).long(),  # (B, A)
-        "window": torch.tensor([it["window"] for it in items], dtype=torch.long),
-        "weight": torch.tensor([it["weight"] for it in items], dtype=torch.float32),
-        "ids": [it["id"] for it in items],
-        "systems": [it["system"] for it in items],
-        "datasets": [it["dataset"] for it in items],
-        "padding_fraction": 1.0 - float(lengths.sum()) / max(audio.size, 1),
-    } | ratings
+    return (
+        {
+            "audio": torch.from_numpy(audio),
+            "lengths": lengths,
+            "targets": torch.from_numpy(np.stack([it["target"] for it in items])).float(),  # (B, A)
+            "domains": torch.from_numpy(np.stack([it["domain"] for it in items])).long(),  # (B, A)
+            "window": torch.tensor([it["window"] for it in items], dtype=torch.long),
+            "weight": torch.tensor([it["weight"] for it in items], dtype=torch.float32),
+            "ids": [it["id"] for it in items],
+            "systems": [it["system"] for it in items],
+            "datasets": [it["dataset"] for it in items],
+            "padding_fraction": 1.0 - float(lengths.sum()) / max(audio.size, 1),
+        }
+        | ratings
+        | _collate_labels(items)
+    )
+
+
+def _collate_labels(items: list[dict]) -> dict:
+    """{"labels": (B, R) float64 of data.label_columns} when the items carry them, else {}."""
+    return (
+        {"labels": torch.from_numpy(np.stack([it["labels"] for it in items]))}
+        if items and "labels" in items[0]
+        else {}
+    )
 
 
 def _collate_ratings(items: list[dict]) -> dict:

@@ -80,6 +80,16 @@ class LossConfig:
     tau: float = 0.25  # clipped_mse: errors below tau (normalised units) cost nothing
     ranking_weight: float = 0.0  # >0 adds a pairwise margin ranking term
     margin: float = 0.1  # ranking margin (normalised units)
+    # Objectives compose: loss = mos_weight * MOS + rnc_weight * RnC + adversary.weight * domain terms.
+    mos_weight: float = 1.0  # 0 = no MOS regression (DeePAQ alone: the embedding is trained by RnC only)
+    rnc_weight: float = (
+        0.0  # >0 adds Rank-N-Contrast on the first aspect's pooled embedding (aqa/model/rnc.py)
+    )
+    rnc_temperature: float = 1.0  # distances are divided by it (DeePAQ's formula: 1; the RnC paper uses 2)
+    rnc_labels: list[str] = field(
+        default_factory=list
+    )  # aspects ranked by RnC ([] = every aspect; NaN rows skip)
+    rnc_bitrate: str | None = None  # a data.label_columns entry ranked too (DeePAQ: bitrate, clean = inf)
 
 
 @dataclass
@@ -88,3 +98,10 @@ class OptimConfig:
     encoder_lr: float = 1e-4  # LoRA adapters or the full encoder
     weight_decay: float = 0.01
     warmup_fraction: float = 0.05  # linear warm-up, then cosine decay
+    scheduler: str = (
+        "cosine"  # cosine (warm-up + cosine, per step) | plateau (ReduceLROnPlateau on checkpoint.monitor)
+    )
+    plateau_factor: float = 0.99  # plateau: LR multiplier (DeePAQ: 0.99)
+    plateau_patience: int = 10  # plateau: validation epochs without improvement before reducing
+    plateau_monitor: str | None = None  # plateau: logged key to watch (None = checkpoint.monitor)
+    plateau_mode: str | None = None  # plateau: min|max (None = checkpoint.mode)

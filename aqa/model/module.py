@@ -20,6 +20,7 @@ from aqa.model.grl import grl_lambda
 from aqa.model.heads import DomainClassifier, MOSHead, Projection
 from aqa.model.losses import mos_loss, variance_loss
 from aqa.model.pooling import build_pool, masked_layer_means
+from aqa.model.rnc import batch_rnc
 
 VARIANCE_FLOOR = 1e-3  # normalised units: keeps the Gaussian NLL finite when a head predicts no spread
 
@@ -122,6 +123,7 @@ class AQAModule(L.LightningModule):
         self.domain_state: dict | None = None  # DomainLabels.state_dict(): the fitted definers
         self.collect_features = False  # final evaluation keeps pooled features for the domain probe
         self._rows: dict[str, EvalRows] = {}
+        self._rnc: dict[str, list[float]] = {}  # stage -> RnC loss per evaluation batch (DeePAQ)
         self.eval_clips: dict[str, object] = {}  # stage -> per-clip frame of the last evaluation
         self.last_metrics: dict[str, float] = {}  # float64 values of the last evaluation, every stage
 
@@ -192,7 +194,13 @@ class AQAModule(L.LightningModule):
         targets = self.normalise(batch["targets"])
         mos = self.mos_losses(out, targets, batch.get("ratings"))  # (A,)
         domain_logits, domain_losses = self.domain_terms(out, targets, batch["domains"])
-        loss = mos.mean() + self.weighted_domain_loss(domain_losses)
+        loss = self.cfg.loss.mos_weight * mos.mean() + self.weighted_domain_loss(domain_losses)
+        # --- DeePAQ: Rank-N-Contrast on the first aspect's pooled embedding (aqa/model/rnc.py) ---
+        if self.cfg.loss.rnc_weight > 0:
+            rnc = batch_rnc(out.features[:, 0], batch, self.aspects, self.cfg)
+            loss = loss + self.cfg.loss.rnc_weight * rnc
+            self.log("train/rnc_loss", rnc.detach(), batch_size=len(batch["ids"]))
+        # --- end DeePAQ ---
         if (
             self.global_step % self.trainer.log_every_n_steps == 0
         ):  # building the log costs: only when written
@@ -277,6 +285,9 @@ class AQAModule(L.LightningModule):
 
     def _eval_step(self, batch: dict, stage: str) -> None:
         out = self(batch["audio"], batch["lengths"], batch["domains"])
+        if self.cfg.loss.rnc_weight > 0:  # DeePAQ: `<stage>/rnc_loss` (batch mean) to select checkpoints on
+            rnc = batch_rnc(out.features[:, 0], batch, self.aspects, self.cfg)
+            self._rnc.setdefault(stage, []).append(float(rnc))
         rows = self._rows.setdefault(stage, EvalRows())
         features = out.features if self.collect_features else None
         rows.add(batch, self.denormalise(out.preds), features, stds=self.stds(out))
@@ -297,7 +308,11 @@ class AQAModule(L.LightningModule):
             self.log_dict(metrics)  # identical on every rank: computed from the gathered rows
             self.eval_clips[stage] = clips
             self.last_metrics |= metrics
-        self._rows = {}
+        for stage, values in self._rnc.items():  # DeePAQ: mean RnC loss over the stage's batches
+            rnc = {f"{stage}/rnc_loss": float(torch.tensor(values).mean())}
+            self.log_dict(rnc, sync_dist=True)
+            self.last_metrics |= rnc
+        self._rows, self._rnc = {}, {}
 
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._eval_step(batch, "val")
@@ -339,6 +354,13 @@ class AQAModule(L.LightningModule):
                 return (step + 1) / (warmup + 1)
             return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
+        if optim.scheduler == "plateau":  # DeePAQ: LR x factor after `patience` epochs without improvement
+            mode = optim.plateau_mode or self.cfg.checkpoint.mode
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode, optim.plateau_factor, optim.plateau_patience
+            )
+            monitor = optim.plateau_monitor or self.cfg.checkpoint.monitor
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": monitor}}
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 

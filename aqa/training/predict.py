@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", choices=DEVICES, default="auto", help="auto: the GPU when one is visible (default)"
     )
     parser.add_argument("--precision", choices=list(PRECISIONS), default="32", help="autocast precision")
+    parser.add_argument("--reference-column", help="DeePAQ full-reference: distance to this column's file")
+    parser.add_argument("--references", help="DeePAQ mismatched-reference: folder/list of clean references")
     parser.add_argument("--out", help="write rows to this file: .jsonl or .csv (default: JSONL on stdout)")
     parser.add_argument(
         "--domain", help="a trained domain name for conditioned/bias aspects (default: neutral)"
@@ -127,9 +129,23 @@ def _writer(out: str | None):
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    rows = predict(
-        args.checkpoint, args.input, args.overrides, args.batch_size, args.device, args.precision, args.domain
-    )
+    if args.reference_column or args.references:  # DeePAQ scoring by reference distance (aqa/deepaq/score.py)
+        from aqa.deepaq.score import score_rows
+
+        overrides = list(args.overrides) + (
+            [f"data.eval_batch_size={args.batch_size}"] if args.batch_size else []
+        )
+        rows = score_rows(args.checkpoint, args.input, overrides, args.reference_column, args.references)
+    else:
+        rows = predict(
+            args.checkpoint,
+            args.input,
+            args.overrides,
+            args.batch_size,
+            args.device,
+            args.precision,
+            args.domain,
+        )
     with _writer(args.out) as write:
         for row in rows:
             write(row)

@@ -1,0 +1,1 @@
+"""DeePAQ scoring: embedding distance to a reference, mapped to MOS (cubic / small MLP)."""
