@@ -1,7 +1,5 @@
 """`aqa validate` and `aqa prepare` on small manifests with placeholder audio."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import soundfile as sf

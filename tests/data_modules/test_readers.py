@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data_modules.manifest import ManifestError, detect_format, load_table
 from aqa.config.load import load_config
+from data_modules.manifest import ManifestError, detect_format, load_table
 from data_modules.published import AES_NATURAL_DIR, PUBLISHED_DIR, TRACK2_DIR
 
 TRACK2 = TRACK2_DIR
