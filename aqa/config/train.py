@@ -8,6 +8,9 @@ class TrainerConfig:
     accelerator: str = "auto"  # cpu|gpu|auto
     devices: str = "1"  # number, list, or auto (kept as a string so "0,1" and "auto" both fit)
     num_nodes: int = 1
+    # who starts the DDP processes: auto (Lightning's detection, but under `sbatch --ntasks-per-node=1` with
+    # several devices Lightning starts them) | slurm (one `srun` task per device) | lightning | torchelastic
+    cluster: str = "auto"
     strategy: str = "auto"  # auto|ddp|ddp_spawn|...
     precision: str = "32-true"  # 32-true|bf16-mixed|16-mixed
     max_epochs: int = 10

@@ -8,6 +8,7 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
 
 from aqa.training.checkpoint import domains_from_checkpoint, load_checkpoint
+from aqa.training.cluster import cluster_environment
 from aqa.training.report import finite, print_metric_table
 from aqa.training.trainer import check_strategy, parse_devices
 
@@ -33,9 +34,12 @@ def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[st
     table = domains_from_checkpoint(module, load_table(cfg.data), aspects)
     datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
     check_strategy(cfg.trainer.strategy)
+    t = cfg.trainer
+    environment = cluster_environment(t.cluster, t.accelerator, parse_devices(t.devices), t.num_nodes)
     trainer = L.Trainer(
         accelerator=cfg.trainer.accelerator,
         devices=parse_devices(cfg.trainer.devices),
+        plugins=[environment] if environment else None,
         strategy=cfg.trainer.strategy,
         precision=cfg.trainer.precision,
         logger=False,

@@ -11,6 +11,7 @@ from lightning.pytorch.loggers import CSVLogger, WandbLogger
 from omegaconf import OmegaConf
 
 from aqa.metrics.scores import HIGHER_IS_BETTER
+from aqa.training.cluster import cluster_environment
 
 
 class BestMetrics(Callback):
@@ -107,12 +108,15 @@ def build_trainer(cfg, run_dir: Path) -> tuple[L.Trainer, BestMetrics]:
             )
         )
     t = cfg.trainer
+    devices = parse_devices(t.devices)
+    environment = cluster_environment(t.cluster, t.accelerator, devices, t.num_nodes)
     if t.enable_progress_bar:
         callbacks.append(RichProgressBar(leave=True))
     trainer = L.Trainer(
         accelerator=t.accelerator,
-        devices=parse_devices(t.devices),
+        devices=devices,
         num_nodes=t.num_nodes,
+        plugins=[environment] if environment else None,
         strategy=t.strategy,
         precision=t.precision,
         max_epochs=t.max_epochs,
