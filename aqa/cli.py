@@ -9,6 +9,7 @@ COMMANDS = {
     "train": ("aqa.training.train:main", "train a model: aqa train EXPERIMENT.yaml [key=value ...]"),
     "eval": ("aqa.training.evaluate:main", "evaluate a checkpoint: aqa eval CHECKPOINT [key=value ...]"),
     "predict": ("aqa.training.predict:main", "score files: aqa predict CHECKPOINT in.jsonl|in.csv|dir"),
+    "export": ("aqa.training.export:main", "deployable model: aqa export CHECKPOINT --out DIR [--merged]"),
     "prepare": ("data_modules.commands:prepare", "build the audio cache: aqa prepare EXPERIMENT.yaml"),
     "validate": (
         "data_modules.commands:validate",

@@ -15,10 +15,10 @@ from aqa.training.trainer import check_strategy, parse_devices
 
 def evaluate_splits(trainer: L.Trainer, module, datamodule, ckpt_path: str | None = None) -> dict[str, float]:
     """Validate, then test every eval split present; the module's float64 metrics of those stages."""
-    trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
+    trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
     metrics = {k: v for k, v in module.last_metrics.items() if k.startswith("val/")}
     if datamodule.eval_split_names:
-        trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
+        trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
         prefixes = tuple(f"{s}/" for s in datamodule.eval_split_names)
         metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith(prefixes)}
     return metrics

@@ -101,7 +101,7 @@ def _train(cfg) -> dict:
         save_config(cfg, run_dir / "config.yaml")
         for a in aspects:
             rank_zero_info(f"[aqa] {a}: definer with {domains.num_domains.get(a, 0)} domains")
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg, run_dir))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg, run_dir), weights_only=True)
 
     # Final evaluation of the best checkpoint on val and every extra eval split.
     best_path = trainer.checkpoint_callback.best_model_path or None
