@@ -41,6 +41,9 @@ class LoggerConfig:
     entity: str | None = None
     tags: list[str] = field(default_factory=list)
     csv: bool = True
+    # checkpoints as W&B artifacts (`model-<run id>`, aliases best/latest): false | true (at the end of
+    # training: the kept best and last) | all (each time one is saved). Fetch: wandb artifact get ...
+    log_model: str = "false"
 
 
 @dataclass

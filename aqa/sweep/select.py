@@ -15,6 +15,7 @@ from aqa.console import make_console
 from aqa.sweep.ranking import aspects_of, goal_of, group, rank_aspect
 from aqa.sweep.records import offline_records, online_records
 from aqa.sweep.report import heatmap, markdown, rich_tables
+from aqa.wandb_io import log_report, sweep_target
 
 DEFAULT_METRIC = "sys_srcc"
 DEFAULT_TOLERANCE = 0.005  # means closer than this to the best are a tie (the simpler definer wins)
@@ -26,6 +27,7 @@ def select(
     metric: str = DEFAULT_METRIC,
     tolerance: float = DEFAULT_TOLERANCE,
     console: Console | None = None,
+    wandb: bool = False,
 ) -> dict:
     """Rank, write the three files into `out`, print the tables; returns {aspect: ranked rows}."""
     console = console or make_console()
@@ -59,6 +61,15 @@ def select(
     console.print(note)
     for file in ("selection.yaml", "selection.md", "selection.png"):
         console.print(f"wrote {out / file}")
+    log_report(
+        "selection",
+        out,
+        {"selection/heatmap": out / "selection.png"},
+        {"selection/ranking": [r for rows in ranking.values() for r in rows]},
+        [out / "selection.yaml", out / "selection.md"],
+        wandb,
+        **sweep_target(source),
+    )
     return ranking
 
 
@@ -70,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metric", default=DEFAULT_METRIC, help="ranked as best/val/<ASPECT>/<metric>")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, help="tie margin on the mean")
     parser.add_argument("--out", help="output folder (default: the sweep directory)")
+    parser.add_argument("--wandb", action="store_true", help="log tables, heatmap and selection.yaml to W&B")
     args = parser.parse_args(argv)
     try:
-        select(args.source, args.out, args.metric, args.tolerance)
+        select(args.source, args.out, args.metric, args.tolerance, wandb=args.wandb)
     except (ValueError, FileNotFoundError) as err:
         Console(stderr=True).print(f"[red]aqa select:[/] {err}")
         return 2
