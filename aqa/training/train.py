@@ -131,6 +131,7 @@ def _write_outputs(trainer, module, metrics: dict, run_dir: Path, cfg) -> None:
     for logger in trainer.loggers:
         if logger.__class__.__name__ == "WandbLogger":
             logger.experiment.summary.update(finite(summary))
+            logger.experiment.finish()  # flushed now; a next run in this process gets its own W&B run
     rank_zero_info(f"[aqa] run folder: {run_dir}")
 
 

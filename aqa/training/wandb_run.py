@@ -13,7 +13,7 @@ def wandb_run_id(run_dir: Path, resume: bool) -> str:
 
     Only rank 0 writes the file (the other DDP ranks never create a W&B run).
     """
-    from wandb.util import generate_id  # noqa: PLC0415
+    from wandb.sdk.lib.runid import generate_id  # noqa: PLC0415
 
     path = Path(run_dir) / RUN_ID_FILE
     if resume and path.is_file():

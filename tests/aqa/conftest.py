@@ -46,7 +46,8 @@ def read_offline_run(folder: Path) -> dict:
             for item in record.history.item:
                 run["history"][item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
         elif kind == "summary":
-            run["summary"] |= {i.key: json.loads(i.value_json) for i in record.summary.update if i.key}
+            for item in record.summary.update:
+                run["summary"][item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
         elif kind == "artifact":
             a = record.artifact
             files = {e.path: {"digest": e.digest, "local_path": e.local_path} for e in a.manifest.contents}

@@ -153,3 +153,11 @@ def test_trained_run_export_scores_files_like_its_checkpoint(train_overrides, tm
         for g, e in zip(got, expected):
             for aspect in ("PQ", "PC", "CE", "CU"):  # predict rounds to 4 decimals
                 assert abs(g[aspect] - e[aspect]) <= 1.01e-4, (merged, aspect)
+    # `aqa eval` on the export: the checkpoint's metrics (same labels from domains.json, same predictions)
+    from aqa.training.evaluate import evaluate
+
+    from_ckpt, _ = evaluate(best, ["trainer.enable_progress_bar=false"])
+    from_export, _ = evaluate(tmp_path / "export-False", ["trainer.enable_progress_bar=false"])
+    assert len(from_ckpt) > 20 and from_ckpt.keys() == from_export.keys()
+    for key, value in from_ckpt.items():
+        assert from_export[key] == pytest.approx(value, abs=1e-5, nan_ok=True), key

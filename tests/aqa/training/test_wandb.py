@@ -39,7 +39,7 @@ def test_offline_run_has_the_best_checkpoint_one_config_and_resumes_the_same_run
     assert {a["name"] for a in models} == {f"model-{first['id']}"}
     (best,) = [a for a in models if "best" in a["aliases"]]
     assert best["files"]["model.ckpt"]["digest"] == _md5(metrics["run/best_checkpoint"])
-    assert first["summary"]["best/val/mean/sys_srcc"] == pytest.approx(metrics["best/val/mean/sys_srcc"])
+    assert first["summary"]["best/val/PQ/utt_mse"] == pytest.approx(metrics["best/val/PQ/utt_mse"])
 
     train(load_config(None, [*overrides, "trainer.max_epochs=2", "run.resume=last"]))
     runs = offline_runs(run_dir / "wandb")
