@@ -10,9 +10,9 @@ COMMANDS = {
     "eval": ("aqa.training.evaluate:main", "evaluate a checkpoint: aqa eval CHECKPOINT [key=value ...]"),
     "predict": ("aqa.training.predict:main", "score files: aqa predict CHECKPOINT in.jsonl|in.csv|dir"),
     "export": ("aqa.training.export:main", "deployable model: aqa export CHECKPOINT --out DIR [--merged]"),
-    "prepare": ("data_modules.commands:prepare", "build the audio cache: aqa prepare EXPERIMENT.yaml"),
+    "prepare": ("aqa.data_commands:prepare", "build the audio cache: aqa prepare EXPERIMENT.yaml"),
     "validate": (
-        "data_modules.commands:validate",
+        "aqa.data_commands:validate",
         "check a manifest and its audio: aqa validate EXPERIMENT.yaml",
     ),
     "domains": ("aqa.definers.explain:main", "explain domain definitions: aqa domains EXPERIMENT.yaml"),

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from aqa.definers.config import DefinerConfig
+from aqa.config.domain import DefinerConfig
 from aqa.definers.registry import build_definer
 
 TARGET_S = 30.0

@@ -1,48 +1,30 @@
-"""`aqa prepare` (build the audio cache ahead) and `aqa validate` (check a manifest and its audio)."""
-
-import argparse
+"""The data side of `aqa prepare` (build the audio cache ahead) and `aqa validate` (check a manifest and its
+audio). Each takes the `data:` section and the encoder's sample rate; `aqa.data_commands` parses the
+command line and the experiment config (data never imports the application)."""
 
 from rich.console import Console
 from rich.markup import escape
 
 
-def _parse(argv: list[str], prog: str, help_: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=f"aqa {prog}", description=help_)
-    parser.add_argument("experiment", help="experiment YAML")
-    parser.add_argument("overrides", nargs="*", help="key=value config overrides")
-    return parser.parse_args(argv)
-
-
-def _config(args):
-    from aqa.config.load import load_config
-    from aqa.model.encoder import encoder_sample_rate
-
-    cfg = load_config(args.experiment, args.overrides)
-    return cfg, encoder_sample_rate(cfg.model.encoder)
-
-
-def prepare(argv: list[str]) -> int:
-    """Decode, check and cache every clip of the manifest at the encoder's rate (reused by all runs)."""
+def prepare_cache(data_cfg, rate: int, console: Console) -> int:
+    """Decode, check and cache every clip of the manifest at `rate` (reused by all runs); exit code."""
     from data_modules.audio import AudioCache
     from data_modules.manifest import load_table
     from data_modules.usable import DataError, check_clips, enforce_skip_limit
 
-    args = _parse(argv, "prepare", "build the decoded-waveform cache of an experiment's manifest")
-    console = Console()
-    cfg, rate = _config(args)
-    if not cfg.data.cache:
+    if not data_cfg.cache:
         console.print("data.cache is false: there is no cache to build")
         return 1
-    table = load_table(cfg.data)
-    cache = AudioCache(cfg.data.cache_dir, rate)
-    threads = max(1, int(cfg.data.num_workers))
+    table = load_table(data_cfg)
+    cache = AudioCache(data_cfg.cache_dir, rate)
+    threads = max(1, int(data_cfg.num_workers))
     lengths, skipped = check_clips(
-        table, list(cfg.data.aspects), cache, threads=threads, description="caching audio"
+        table, list(data_cfg.aspects), cache, threads=threads, description="caching audio"
     )
     hours = lengths[lengths > 0].sum() / rate / 3600
     console.print(f"cached {int((lengths >= 0).sum())} clip(s), {hours:.2f} h at {rate} Hz in {cache.dir}")
     try:
-        summary = enforce_skip_limit(skipped, len(table), float(cfg.data.max_skip_fraction))
+        summary = enforce_skip_limit(skipped, len(table), float(data_cfg.max_skip_fraction))
         console.print(summary, markup=False, highlight=False, soft_wrap=True)
     except DataError as err:
         console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
@@ -50,17 +32,14 @@ def prepare(argv: list[str]) -> int:
     return 0
 
 
-def validate(argv: list[str]) -> int:
-    """Print a report of every problem of the manifest and its audio; exit 1 if training would stop."""
+def validate_data(data_cfg, rate: int, console: Console) -> int:
+    """Print a report of every problem of the manifest and its audio; 1 if training would stop."""
     from data_modules.manifest import FormatError
     from data_modules.manifest.splits import SplitError
     from data_modules.validate import print_report, validate_manifest
 
-    args = _parse(argv, "validate", "check a manifest and its audio and print a report")
-    console = Console()
-    cfg, rate = _config(args)
     try:
-        report = validate_manifest(cfg.data, rate)
+        report = validate_manifest(data_cfg, rate)
     except (FileNotFoundError, FormatError, SplitError) as err:
         console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
         return 1

@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass, field
 
+from aqa.config.domain import DomainConfig
 from aqa.config.model import LossConfig, ModelConfig, OptimConfig
 from aqa.config.train import CheckpointConfig, LoggerConfig, RunConfig, TrainerConfig
-from aqa.definers.config import DomainConfig
 from data_modules.config import DataConfig
 
 

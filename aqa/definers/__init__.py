@@ -1,6 +1,7 @@
 """Domain definers: what counts as a domain, per aspect (fitted on train only, saved with the run).
 
-Imported by the config schema, so it stays light: the public names below load their modules on first use.
+The public names below load their modules on first use (sklearn and the features stage stay unloaded
+until a definer is fitted).
 """
 
 import importlib
@@ -9,10 +10,11 @@ _PUBLIC = {
     "fit_domain_labels": "aqa.definers.labels",
     "DomainLabels": "aqa.definers.labels",
     "resolve_definers": "aqa.definers.resolve",
-    "compute_embeddings": "aqa.definers.embeddings",
     "domain_probe": "aqa.definers.probe",
     "DEFINERS": "aqa.definers.registry",
     "build_definer": "aqa.definers.registry",
+    "definer_class": "aqa.definers.registry",
+    "register": "aqa.definers.registry",
 }
 
 __all__ = list(_PUBLIC)

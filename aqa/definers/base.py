@@ -1,9 +1,14 @@
-"""The definer interface: rows (+ optional frozen embeddings) -> one int64 domain label per row."""
+"""The definer interface: (train rows, their features) -> fitted state -> one int64 domain label per row.
+
+A definer is pure: it reads table columns and the features it is handed (computed by `aqa.features`), never
+files or models. It describes itself on the class: what it needs (`needs_columns`, `needs_embeddings` and
+`features(cfg)`), its `simplicity` rank, whether it is a `control`, and its `label(cfg)`.
+"""
 
 import numpy as np
 import pandas as pd
 
-from aqa.definers.config import DefinerConfig
+from aqa.config.domain import DefinerConfig
 
 UNKNOWN = -1  # label of a row the fitted definer cannot place (e.g. an unseen metadata value)
 
@@ -16,14 +21,33 @@ class Definer:
     """
 
     name = ""
-    needs_embeddings = False  # True: fit/predict need the frozen-encoder embeddings of the rows
+    needs_embeddings = False  # True: fit/predict need per-clip features (`features(cfg)` names which)
     adversary = True  # False: the definer means "no adversary" (ERM)
     simplicity = 100  # rank among definers when tied (lower = simpler; ERM `none` is 0)
     control = False  # True: a control (random labels): reported, never selected
 
+    @classmethod
+    def features(cls, cfg: DefinerConfig) -> str | None:
+        """The `aqa.features` spec fit/predict need (e.g. `encoder`, `acoustic`), None if no features."""
+        return str(cfg.features) if cls.needs_embeddings else None
+
+    @classmethod
+    def label(cls, cfg: DefinerConfig) -> str:
+        """Short readable name of a configuration, e.g. `kmeans(k=4)` (reports, ranking, `aqa domains`)."""
+        return cls.name
+
     def __init__(self, cfg: DefinerConfig):
         self.cfg = cfg
         self.names: list[str] = []  # domain names, index = label
+
+    @property
+    def seed(self) -> int:
+        """The definer's seed; `resolve_definers` fills a None seed with the run's top-level `seed`."""
+        if self.cfg.seed is None:
+            raise ValueError(
+                f"domain definer {self.name}: seed is None (resolve_definers(..., seed=cfg.seed) sets it)"
+            )
+        return int(self.cfg.seed)
 
     @property
     def needs_columns(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""Shared code of the clustering definers: reduce the embeddings, fit K (given or chosen), name clusters by size."""
+"""Shared code of the clustering definers: reduce the features, fit K (given or chosen), name clusters by size."""
 
 import logging
 
@@ -16,6 +16,19 @@ class ClusterDefiner(Definer):
     Cluster 0 is the largest on the train rows. Rows with non-finite features get UNKNOWN."""
 
     needs_embeddings = True
+    DEFAULT_FEATURES = "encoder"  # named in the label only when another extractor is used
+
+    @classmethod
+    def label(cls, cfg):
+        parts = [f"k={cfg.k if cfg.k is not None else 'auto'}", *cls.label_extras(cfg)]
+        if str(cfg.features) != cls.DEFAULT_FEATURES:
+            parts.append(str(cfg.features))
+        return f"{cls.name}({','.join(parts)})"
+
+    @classmethod
+    def label_extras(cls, cfg) -> list[str]:
+        """Settings beside k that tell two configurations apart (gmm: the covariance type)."""
+        return []
 
     def fit_k(self, z: np.ndarray, k: int) -> dict:
         raise NotImplementedError
@@ -28,7 +41,7 @@ class ClusterDefiner(Definer):
 
     def _checked(self, features, n_rows: int) -> np.ndarray:
         if features is None:
-            raise ValueError(f"domain definer {self.name} needs embeddings")
+            raise ValueError(f"domain definer {self.name} needs features ({self.cfg.features})")
         x = np.asarray(features, dtype=np.float32)
         if x.ndim != 2 or len(x) != n_rows:
             raise ValueError(f"domain definer {self.name}: features {x.shape} do not match {n_rows} rows")
@@ -39,7 +52,7 @@ class ClusterDefiner(Definer):
         finite = np.isfinite(x).all(1)
         if not finite.all():
             log.warning(
-                "domain definer %s: %d train rows without embeddings left out", self.name, (~finite).sum()
+                "domain definer %s: %d train rows without features left out", self.name, (~finite).sum()
             )
             x = x[finite]
         cfg = self.cfg
@@ -52,7 +65,7 @@ class ClusterDefiner(Definer):
                 raise ValueError(
                     f"domain definer {self.name}: no k in k_range={list(cfg.k_range)} fits {len(x)} train rows"
                 )
-        self.reducer = Reducer(cfg.standardize, cfg.reduce, cfg.reduce_dim, cfg.seed)
+        self.reducer = Reducer(cfg.standardize, cfg.reduce, cfg.reduce_dim, self.seed)
         z = self.reducer.fit_transform(x)
         fits = {k: self.fit_k(z, k) for k in candidates}
         self.scores = {}
@@ -87,7 +100,7 @@ class ClusterDefiner(Definer):
     def load_state_dict(self, state):
         super().load_state_dict(state)
         cfg = self.cfg
-        self.reducer = Reducer(cfg.standardize, cfg.reduce, cfg.reduce_dim, cfg.seed).load_state_dict(
+        self.reducer = Reducer(cfg.standardize, cfg.reduce, cfg.reduce_dim, self.seed).load_state_dict(
             state["reducer"]
         )
         self.params = {key: np.asarray(v) for key, v in state["params"].items()}

@@ -7,6 +7,10 @@ class DatasetDefiner(MetadataDefiner):
     name = "dataset"
     simplicity = 20
 
+    @classmethod
+    def label(cls, cfg):
+        return "dataset"
+
     @property
     def needs_columns(self):
         return ["dataset"]

@@ -2,7 +2,7 @@
 
 For each definer: number and train sizes of the domains, agreement with dataset IDs (ARI / NMI), and the
 share of each aspect's train MOS variance the domain label explains (eta^2: the shortcut a model could
-take). Saves a 2-D UMAP plot of the embeddings coloured by each domain definition and each aspect's MOS.
+take). Saves a 2-D UMAP plot of the features (`domain.definer.features`) coloured by each domain definition and each aspect's MOS.
 """
 
 import argparse
@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aqa.definers.labels import fit_definer, train_mask
-from aqa.definers.registry import build_definer
-from aqa.definers.resolve import as_definer_config, definer_key, resolve_definers
+from aqa.definers.labels import fit_definer, needed_features, train_mask
+from aqa.definers.registry import definer_class, definer_label
+from aqa.definers.resolve import as_definer_config, check_definer, definer_key, resolve_definers
 from aqa.wandb_io import log_report
 
 log = logging.getLogger(__name__)
@@ -62,39 +62,29 @@ def describe(
     return row
 
 
-def definer_label(spec) -> str:
-    """Short readable name of a definer config, e.g. `kmeans(k=4)` or `metadata(language)`."""
-    if spec.name == "metadata":
-        return f"metadata({'+'.join(spec.columns)})"
-    if spec.name in ("kmeans", "gmm", "random"):
-        extra = f",{spec.covariance}" if spec.name == "gmm" else ""
-        return f"{spec.name}(k={spec.k if spec.k is not None else 'auto'}{extra})"
-    return spec.name
-
-
 def explain(
     cfg, table: pd.DataFrame, sample_rate: int, compare=(), out_dir=None, plot=True, wandb=False
 ) -> list[dict]:
     """Fit each distinct definer (the configured ones per aspect, plus `compare` names with the settings of
     `domain.definer`) on the train rows; print the table; save the plot (and explain.json) in `out_dir`."""
     aspects = list(cfg.data.aspects)
-    resolved = resolve_definers(cfg.domain, aspects)
-    base = as_definer_config(cfg.domain.definer)
+    resolved = resolve_definers(cfg.domain, aspects, seed=cfg.seed)
+    base = as_definer_config(cfg.domain.definer, seed=cfg.seed)
     specs = {definer_key(s): s for s in resolved.values()}
     for item in compare:  # `name` or `name:k`
         name, _, k = item.partition(":")
-        spec = dataclasses.replace(base, name=name, k=int(k) if k else base.k)
+        spec = check_definer(dataclasses.replace(base, name=name, k=int(k) if k else base.k), "--compare")
         specs.setdefault(definer_key(spec), spec)
     train = train_mask(cfg, table)
-    needs = plot or any(build_definer(s).needs_embeddings for s in specs.values())
-    features = None
-    if needs:
-        from aqa.definers.embeddings import compute_embeddings
+    from aqa.features import compute_features
 
-        features = compute_embeddings(cfg, table, sample_rate)
+    needed = needed_features(specs.values()) | ({str(base.features)} if plot else set())
+    features = {spec: compute_features(cfg, table, sample_rate, spec) for spec in sorted(needed)}
     rows, all_labels = [], {}
     for key, spec in specs.items():
-        definer, labels = fit_definer(spec, table, train, features)
+        definer, labels = fit_definer(
+            spec, table, train, features.get(definer_class(spec.name).features(spec))
+        )
         row = describe(spec, labels, definer.names, table, train, aspects)
         row["label"] = definer_label(spec)
         row["aspects"] = [a for a, s in resolved.items() if definer_key(s) == key]
@@ -107,7 +97,8 @@ def explain(
         out.mkdir(parents=True, exist_ok=True)
         (out / "explain.json").write_text(json.dumps(rows, indent=1))
         if plot:
-            plot_umap(features, all_labels, table, train, aspects, out / "domains_umap.png", cfg)
+            plotted = features[str(base.features)]
+            plot_umap(plotted, all_labels, table, train, aspects, out / "domains_umap.png", cfg)
         log_report(
             "domains",
             out,

@@ -1,4 +1,4 @@
-"""`gmm`: Gaussian-mixture components of the (reduced) frozen embeddings; auto-K by BIC."""
+"""`gmm`: Gaussian-mixture components of the (reduced) features (`features`: encoder|acoustic|run:...); auto-K by BIC."""
 
 import numpy as np
 
@@ -11,12 +11,16 @@ class GMMDefiner(ClusterDefiner):
     name = "gmm"
     simplicity = 50
 
+    @classmethod
+    def label_extras(cls, cfg):
+        return [str(cfg.covariance)]
+
     def fit_k(self, z, k):
         from sklearn.mixture import GaussianMixture
 
         if self.cfg.covariance not in COVARIANCES:
             raise ValueError(f"domain definer gmm: covariance must be one of {COVARIANCES}")
-        model = GaussianMixture(k, covariance_type=self.cfg.covariance, random_state=self.cfg.seed).fit(z)
+        model = GaussianMixture(k, covariance_type=self.cfg.covariance, random_state=self.seed).fit(z)
         return {
             "weights": model.weights_,
             "means": model.means_,

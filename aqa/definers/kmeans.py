@@ -1,4 +1,4 @@
-"""`kmeans`: k-means clusters of the (reduced) frozen embeddings; auto-K by silhouette."""
+"""`kmeans`: k-means clusters of the (reduced) features (`features`: encoder|acoustic|run:...); auto-K by silhouette."""
 
 import numpy as np
 
@@ -14,7 +14,7 @@ class KMeansDefiner(ClusterDefiner):
     def fit_k(self, z, k):
         from sklearn.cluster import KMeans
 
-        model = KMeans(n_clusters=k, n_init=4, random_state=self.cfg.seed).fit(z)
+        model = KMeans(n_clusters=k, n_init=4, random_state=self.seed).fit(z)
         return {"centers": model.cluster_centers_.astype(np.float32)}
 
     def assign(self, z, params):
@@ -28,4 +28,4 @@ class KMeansDefiner(ClusterDefiner):
         if len(np.unique(labels)) < 2:
             return -1.0
         sample = min(len(z), SILHOUETTE_ROWS)
-        return silhouette_score(z, labels, sample_size=sample, random_state=self.cfg.seed)
+        return silhouette_score(z, labels, sample_size=sample, random_state=self.seed)

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aqa.config.domain import DefinerConfig
 from aqa.definers.base import UNKNOWN, Definer
-from aqa.definers.config import DefinerConfig
-from aqa.definers.embeddings import compute_embeddings, embedding_identity
-from aqa.definers.registry import build_definer
+from aqa.definers.registry import build_definer, definer_class
 from aqa.definers.resolve import definer_key, resolve_definers
+from aqa.features import compute_features, features_identity
 from data_modules.locks import file_lock
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,10 @@ def train_mask(cfg, table: pd.DataFrame) -> np.ndarray:
 def fit_definer(
     spec: DefinerConfig, table: pd.DataFrame, train: np.ndarray, features: np.ndarray | None
 ) -> tuple[Definer, np.ndarray]:
-    """Fit `spec` on the train rows; returns the definer and (N,) int64 labels of all rows."""
+    """Fit `spec` on the train rows; returns the definer and (N,) int64 labels of all rows.
+
+    features: (N, H) the definer's features (`definer_class(spec.name).features(spec)`) of `table` rows.
+    """
     definer = build_definer(spec)
     missing = [c for c in definer.needs_columns if c not in table.columns]
     if missing:
@@ -140,7 +143,7 @@ def fit_definer(
 
 
 def labels_fingerprint(cfg, table: pd.DataFrame, specs: dict[str, DefinerConfig], sample_rate) -> str:
-    """Hash of what fitted labels depend on: definers per aspect, rows + train membership, options, embeddings."""
+    """Hash of what fitted labels depend on: definers per aspect, rows + train membership, options, features."""
     rows = sorted(zip(table["id"].astype(str), train_mask(cfg, table).tolist()))
     parts = {
         "definers": {a: definer_key(s) for a, s in specs.items()},
@@ -148,24 +151,34 @@ def labels_fingerprint(cfg, table: pd.DataFrame, specs: dict[str, DefinerConfig]
         "min_domains": int(cfg.domain.min_domains),
         "class_weights": bool(cfg.domain.class_weights),
     }
-    if any(build_definer(s).needs_embeddings for s in specs.values()):
-        parts["embeddings"] = embedding_identity(cfg, table, sample_rate)
+    needed = sorted(needed_features(specs.values()))
+    if needed:
+        parts["features"] = {f: features_identity(cfg, table, sample_rate, f) for f in needed}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def needed_features(specs) -> set[str]:
+    """The feature specs (`encoder`, `acoustic`, ...) the definer configs `specs` need."""
+    return {f for s in specs if (f := definer_class(s.name).features(s)) is not None}
 
 
 def fit_labels(cfg, table: pd.DataFrame, specs: dict[str, DefinerConfig], sample_rate=None, features=None):
     """Fit every distinct definer of `specs` once (train rows only) and label all rows. Nothing is saved.
 
-    features: (N, H) embeddings of `table` rows; computed (cached) here when a definer needs them.
+    features: {spec: (N, H)} features of `table` rows; those missing are computed (cached) here.
     """
     train = train_mask(cfg, table)
     keys = {a: definer_key(s) for a, s in specs.items()}
     first: dict[str, DefinerConfig] = {}  # definer key -> its config (identical configs are fitted once)
     for aspect, key in keys.items():
         first.setdefault(key, specs[aspect])
-    if features is None and any(build_definer(s).needs_embeddings for s in first.values()):
-        features = compute_embeddings(cfg, table, sample_rate)
-    fits = {key: fit_definer(spec, table, train, features) for key, spec in first.items()}
+    features = dict(features or {})
+    for spec in sorted(needed_features(first.values()) - set(features)):
+        features[spec] = compute_features(cfg, table, sample_rate, spec)
+    fits = {
+        key: fit_definer(spec, table, train, features.get(definer_class(spec.name).features(spec)))
+        for key, spec in first.items()
+    }
     order = list(first)
     out = DomainLabels(
         ids=table["id"].astype(str).tolist(),
@@ -213,7 +226,7 @@ def fit_domain_labels(cfg, table: pd.DataFrame, run_dir: str | Path, sample_rate
     Under a file lock: when the folder already holds labels with the same fingerprint (same definers,
     rows and options) they are loaded, not refitted, so DDP ranks and resumed runs share one fit.
     """
-    specs = resolve_definers(cfg.domain, list(cfg.data.aspects))
+    specs = resolve_definers(cfg.domain, list(cfg.data.aspects), seed=cfg.seed)
     folder = Path(run_dir) / "domains"
     with file_lock(folder / ".lock"):
         fingerprint = labels_fingerprint(cfg, table, specs, sample_rate)

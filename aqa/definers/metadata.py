@@ -23,6 +23,10 @@ class MetadataDefiner(Definer):
     name = "metadata"
     simplicity = 30
 
+    @classmethod
+    def label(cls, cfg):
+        return f"metadata({'+'.join(cfg.columns)})"
+
     @property
     def needs_columns(self):
         if not self.cfg.columns:

@@ -15,6 +15,10 @@ class RandomDefiner(Definer):
     simplicity = 10
     control = True
 
+    @classmethod
+    def label(cls, cfg):
+        return f"random(k={cfg.k})"
+
     @property
     def needs_columns(self):
         return ["id"]
@@ -24,14 +28,14 @@ class RandomDefiner(Definer):
         if k is None:
             raise ValueError("domain definer random needs k (e.g. domain.definer.k=4)")
         self.check_k(k, len(train_rows))
-        rng = np.random.default_rng(self.cfg.seed)
+        rng = np.random.default_rng(self.seed)
         labels = rng.permutation(np.arange(len(train_rows)) % k)
         self.train = dict(zip(train_rows["id"].astype(str), labels.tolist()))
         self.names = [f"random{i}" for i in range(k)]
         return self
 
     def _hashed(self, row_id: str) -> int:
-        digest = hashlib.sha1(f"{self.cfg.seed}:{row_id}".encode()).digest()
+        digest = hashlib.sha1(f"{self.seed}:{row_id}".encode()).digest()
         return int.from_bytes(digest[:8], "little") % len(self.names)
 
     def predict(self, rows, features):

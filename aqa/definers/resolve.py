@@ -6,15 +6,17 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from aqa.definers.config import DefinerConfig
-from aqa.definers.registry import DEFINERS
+from aqa.config.domain import DefinerConfig
+from aqa.definers.registry import definer_class
 
 
-def as_definer_config(section) -> DefinerConfig:
-    """A DefinerConfig from a DictConfig section, a dict or the dataclass itself."""
-    if isinstance(section, DefinerConfig):
-        return section
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DefinerConfig), section))
+def as_definer_config(section, seed: int | None = None) -> DefinerConfig:
+    """A DefinerConfig from a DictConfig section, a dict or the dataclass itself; a None seed becomes `seed`."""
+    if not isinstance(section, DefinerConfig):
+        section = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DefinerConfig), section))
+    if section.seed is None and seed is not None:
+        section = dataclasses.replace(section, seed=int(seed))
+    return section
 
 
 def definer_key(cfg: DefinerConfig) -> str:
@@ -22,8 +24,23 @@ def definer_key(cfg: DefinerConfig) -> str:
     return json.dumps(dataclasses.asdict(cfg), sort_keys=True)
 
 
-def resolve_definers(domain, aspects: list[str]) -> dict[str, DefinerConfig]:
-    """domain: the `domain:` section. Returns {aspect: DefinerConfig} in `aspects` order.
+def check_definer(cfg: DefinerConfig, where: str) -> DefinerConfig:
+    """The registry knows the name; a definer that needs features names a known extractor."""
+    cls = definer_class(cfg.name, where)
+    spec = cls.features(cfg)
+    if spec is not None:
+        from aqa.features.registry import extractor_for
+
+        try:
+            extractor_for(spec)
+        except ValueError as err:
+            raise ValueError(f"{where}: domain definer {cfg.name}: {err}") from None
+    return cfg
+
+
+def resolve_definers(domain, aspects: list[str], seed: int | None = None) -> dict[str, DefinerConfig]:
+    """domain: the `domain:` section; seed: the run's top-level `seed` (fills definers whose seed is None).
+    Returns {aspect: DefinerConfig} in `aspects` order.
 
     Precedence: per-aspect override > selection file (merged onto `domain.definer`) > `domain.definer`.
     Aspect names in overrides or the selection that are not configured aspects are errors (typos).
@@ -48,14 +65,10 @@ def resolve_definers(domain, aspects: list[str]) -> dict[str, DefinerConfig]:
     resolved = {}
     for aspect in aspects:
         if aspect in overrides:
-            cfg = as_definer_config(overrides[aspect])
+            cfg = as_definer_config(overrides[aspect], seed)
         elif aspect in selection:
-            cfg = as_definer_config(OmegaConf.merge(base, selection[aspect]))
+            cfg = as_definer_config(OmegaConf.merge(base, selection[aspect]), seed)
         else:
-            cfg = as_definer_config(base)
-        if cfg.name not in DEFINERS:
-            raise ValueError(
-                f"aspect {aspect}: unknown domain definer {cfg.name!r}; choose one of {sorted(DEFINERS)}"
-            )
-        resolved[aspect] = cfg
+            cfg = as_definer_config(base, seed)
+        resolved[aspect] = check_definer(cfg, f"aspect {aspect}")
     return resolved

@@ -2,8 +2,8 @@
 
 A candidate is every swept parameter except `seed`; its trials are its seeds. Per aspect the score is
 `best/val/<ASPECT>/<metric>` as mean ± 95% CI (Student t) over seeds. The winner is the simplest
-candidate whose mean is within `tolerance` of the best mean (a tie): simpler = earlier in SIMPLICITY,
-then fewer domains (k), then the label. Test/OOD metrics and the domain probe are carried along for the
+candidate whose mean is within `tolerance` of the best mean (a tie): simpler = the lower `simplicity` of
+the definer's registered class, then fewer domains (k), then the label. Test/OOD metrics and the domain probe are carried along for the
 report and never used to choose.
 """
 
@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from aqa.definers.registry import DEFINERS
 from aqa.sweep.records import TrialRecord, definer_params
 
-SIMPLICITY = ("none", "random", "dataset", "metadata", "kmeans", "gmm")
+UNREGISTERED = 10**6  # simplicity of a definer name the registry does not know: ranked last
 SEED_KEYS = ("seed",)
 EVAL_STAGES = ("test", "test_ood")  # shown beside, never used to choose
 
@@ -59,7 +60,7 @@ class Candidate:
 
     def simplicity(self) -> tuple:
         name = self.definer.get("name")
-        order = SIMPLICITY.index(name) if name in SIMPLICITY else len(SIMPLICITY)
+        order = DEFINERS[name].simplicity if name in DEFINERS else UNREGISTERED
         return order, self.definer.get("k") or 0, self.label
 
     def values(self, key: str) -> list[float]:

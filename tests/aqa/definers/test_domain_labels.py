@@ -23,15 +23,15 @@ def planted(blobs, make_table):
 
 @pytest.fixture
 def embeddings_of(monkeypatch):
-    """Serve `features` from compute_embeddings (counting calls) instead of running the encoder."""
+    """Serve `features` from compute_features (counting calls) instead of running the encoder."""
     calls = []
 
     def serve(features):
-        def fake(cfg, table, sample_rate):
+        def fake(cfg, table, sample_rate, spec="encoder"):
             calls.append(len(table))
             return features
 
-        monkeypatch.setattr(labels_module, "compute_embeddings", fake)
+        monkeypatch.setattr(labels_module, "compute_features", fake)
         return calls
 
     return serve
@@ -49,7 +49,7 @@ def test_resolve_precedence(make_cfg, tmp_path):
         "domain.definers.PC=random",
         "domain.definers.PC.k=5",
     )
-    specs = resolve_definers(cfg.domain, ["PQ", "PC", "CE"])
+    specs = resolve_definers(cfg.domain, ["PQ", "PC", "CE"], seed=cfg.seed)
     assert (specs["PQ"].name, specs["PQ"].k, specs["PQ"].reduce_dim) == ("kmeans", 4, 8)  # selection on base
     assert (specs["PC"].name, specs["PC"].k) == ("random", 5)  # per-aspect override wins
     assert specs["CE"].name == "dataset"  # domain.definer for the rest
@@ -72,7 +72,7 @@ def test_per_aspect_definers_and_shared_fit(make_cfg, planted, embeddings_of):
         "data.aspects=[PQ,PC,CE]", "domain.definer=kmeans", "domain.definer.k=3", "domain.definers.PQ=dataset"
     )
     table["CE"] = table["PC"]
-    out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC", "CE"]), 24000)
+    out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC", "CE"], seed=cfg.seed), 24000)
     assert calls == [240]  # embeddings computed once for both clustering aspects
     assert len(out.fitted) == 2  # PC and CE share one kmeans fit
     assert out.fitted_index["PC"] == out.fitted_index["CE"] != out.fitted_index["PQ"]
@@ -87,7 +87,7 @@ def test_per_aspect_definers_and_shared_fit(make_cfg, planted, embeddings_of):
 def test_no_embeddings_without_a_clustering_definer(make_cfg, make_table, embeddings_of):
     calls = embeddings_of(None)
     cfg = make_cfg("domain.definer=dataset", "domain.definers.PC=none")
-    out = fit_labels(cfg, make_table(), resolve_definers(cfg.domain, ["PQ", "PC"]), 24000)
+    out = fit_labels(cfg, make_table(), resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed), 24000)
     assert calls == []
     assert out.num_domains == {"PQ": 3, "PC": 0}
 
@@ -100,7 +100,7 @@ def test_fitted_on_train_rows_only(make_cfg, planted, embeddings_of):
         "domain.definers.PC=metadata",
         "domain.definers.PC.columns=[language]",
     )
-    specs = resolve_definers(cfg.domain, ["PQ", "PC"])
+    specs = resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed)
     embeddings_of(features)
     before = fit_labels(cfg, table, specs, 24000)
     # change every non-train row: far-away embeddings and a language never seen in train
@@ -122,7 +122,7 @@ def test_no_train_rows_is_an_error(make_cfg, make_table):
     table = make_table().assign(split="val")
     cfg = make_cfg("domain.definer=dataset")
     with pytest.raises(ValueError, match="no rows in train split"):
-        fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"]))
+        fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
 
 
 # -- degenerate cases ---------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_one_domain_warns_and_disables_the_adversary(make_cfg, make_table, caplo
         "domain.definer=dataset", "domain.definers.PC=metadata", "domain.definers.PC.columns=[language]"
     )
     with caplog.at_level(logging.WARNING):
-        out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"]))
+        out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
     assert out.num_domains == {"PQ": 3, "PC": 0}
     assert any("aspect PC" in w and "no adversary" in w for w in out.warnings)
     assert "no adversary for PC" in caplog.text
@@ -142,7 +142,7 @@ def test_one_domain_warns_and_disables_the_adversary(make_cfg, make_table, caplo
 def test_k_larger_than_train_set(make_cfg, make_table):
     cfg = make_cfg("domain.definer=random", "domain.definer.k=500")
     with pytest.raises(ValueError, match="larger than the train set"):
-        fit_labels(cfg, make_table(), resolve_definers(cfg.domain, ["PQ", "PC"]))
+        fit_labels(cfg, make_table(), resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
 
 
 def test_class_weights_inverse_frequency(make_cfg, make_table, caplog):
@@ -151,11 +151,11 @@ def test_class_weights_inverse_frequency(make_cfg, make_table, caplog):
     table.loc[train, "dataset"] = np.where(np.arange(train.sum()) < 190, "big", "small")  # 190 vs 10
     cfg = make_cfg("domain.definer=dataset")
     with caplog.at_level(logging.WARNING):
-        plain = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"]))
+        plain = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
     assert plain.class_weights is None
     assert "very unequal domain sizes [190, 10]" in caplog.text
     cfg = make_cfg("domain.definer=dataset", "domain.class_weights=true", "domain.definers.PC=none")
-    weighted = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"]))
+    weighted = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
     assert weighted.class_weights["PQ"] == pytest.approx([200 / (2 * 190), 200 / (2 * 10)])
     assert weighted.class_weights["PC"] == []
 
@@ -191,7 +191,7 @@ def test_checkpoint_state_is_plain_and_round_trips(make_cfg, planted, embeddings
     table, features = planted
     embeddings_of(features)
     cfg = make_cfg("domain.definer=kmeans", "domain.definers.PC=dataset", "domain.class_weights=true")
-    out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"]), 24000)
+    out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed), 24000)
     buffer = io.BytesIO()
     torch.save({"aqa_domains": out.state_dict()}, buffer)
     buffer.seek(0)
@@ -205,7 +205,7 @@ def test_checkpoint_state_is_plain_and_round_trips(make_cfg, planted, embeddings
 def test_add_columns_aligns_by_id(make_cfg, make_table):
     table = make_table()
     cfg = make_cfg("domain.definer=dataset")
-    out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"]))
+    out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
     subset = table.iloc[::-3].copy()
     subset.loc[subset.index[0], "id"] = "not-in-labels"
     with_columns = out.add_columns(subset)
@@ -217,7 +217,7 @@ def test_add_columns_aligns_by_id(make_cfg, make_table):
 
 def test_digest_changes_with_any_label(make_cfg, make_table):
     cfg = make_cfg("domain.definer=dataset")
-    out = fit_labels(cfg, make_table(), resolve_definers(cfg.domain, ["PQ", "PC"]))
+    out = fit_labels(cfg, make_table(), resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
     changed = DomainLabels.from_state_dict(out.state_dict())
     changed.labels["PC"][5] = (changed.labels["PC"][5] + 1) % 3
     assert changed.digest() != out.digest()

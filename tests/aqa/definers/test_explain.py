@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from aqa.cli import main as aqa_main
-from aqa.definers.config import DefinerConfig
-from aqa.definers.explain import definer_label, describe, eta_squared, explain
+from aqa.config.domain import DefinerConfig
+from aqa.definers.explain import describe, eta_squared, explain
+from aqa.definers.registry import definer_label
 
 
 def test_eta_squared_known_values():

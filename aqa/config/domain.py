@@ -1,11 +1,12 @@
-"""Schema of the `domain:` section."""
+"""Schema of the `domain:` section (definers and the features they cluster). No imports beyond dataclasses:
+the config schema loads it without loading the definers."""
 
 from dataclasses import dataclass, field
 
 
 @dataclass
 class DefinerConfig:
-    name: str = "none"  # none|random|dataset|metadata|kmeans|gmm
+    name: str = "none"  # a name of aqa.definers.registry.DEFINERS: none|random|dataset|metadata|kmeans|gmm
     k: int | None = None  # random/kmeans/gmm: number of domains; None = auto over k_range (kmeans/gmm)
     k_range: list[int] = field(default_factory=lambda: [2, 3, 4, 5, 6, 8])
     columns: list[str] = field(default_factory=list)  # metadata: columns combined into one label
@@ -13,13 +14,14 @@ class DefinerConfig:
     standardize: bool = True  # kmeans/gmm: z-score features before reduction
     reduce: str = "pca"  # kmeans/gmm: none|pca|umap
     reduce_dim: int = 32  # dims after reduction (GMM on raw 768-d is slow and ill-posed)
-    seed: int = 0
+    features: str = "encoder"  # kmeans/gmm: encoder|acoustic|run:<checkpoint>[@ASPECT] (aqa.features)
+    seed: int | None = None  # random/kmeans/gmm/pca/umap seed; None = the run's top-level `seed`
 
 
 @dataclass
 class EmbeddingConfig:
-    layer: str = "mean"  # `mean` over all hidden states, or a layer index like "6"
-    cache_dir: str = "~/.cache/aqa/embeddings"
+    layer: str = "mean"  # features `encoder`: `mean` over all hidden states, or a layer index like "6"
+    cache_dir: str = "~/.cache/aqa/embeddings"  # per-clip features of every extractor, cached here
     batch_size: int = 16
 
 

@@ -1,12 +1,15 @@
-"""Frozen-encoder embeddings: pooling and window weighting, the on-disk cache, the real data module."""
+"""Features `encoder`: pooling and window weighting, the on-disk cache, the real data module."""
 
 import numpy as np
 import pytest
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-import aqa.definers.embeddings as emb_module
-from aqa.definers.embeddings import compute_embeddings, embedding_cache_path, frozen_encoder, pool_clips
+import aqa.features.cache as cache_module
+import aqa.features.encoder as encoder_module
+from aqa.features.cache import compute_features, features_cache_path
+from aqa.features.encoder import encoder_window_fn, frozen_encoder
+from aqa.features.windows import pool_windows
 
 SR = 24000  # the tiny encoder's rate (MERT's)
 
@@ -28,11 +31,11 @@ def fake_batches(specs, seed=0):
     return batches
 
 
-def test_pool_clips_weights_windows_and_picks_layers(make_cfg):
+def test_pool_windows_weights_windows_and_picks_layers(make_cfg):
     cfg = make_cfg()
     encoder = frozen_encoder(cfg)
     batches = fake_batches([[("a", 0.5, 3.0), ("b", 0.5, 1.0)], [("a", 0.5, 1.0)]])
-    out = pool_clips(encoder, batches, ["a", "b", "never"], cfg)
+    out = pool_windows(encoder_window_fn(encoder, "mean"), batches, ["a", "b", "never"])
     assert out.shape == (3, encoder.hidden_size) and out.dtype == np.float32
     with torch.no_grad():
         hidden, _ = encoder(torch.cat([b["audio"] for b in batches]), torch.tensor([12000] * 3))
@@ -40,12 +43,10 @@ def test_pool_clips_weights_windows_and_picks_layers(make_cfg):
     np.testing.assert_allclose(out[0], (3 * per_window[0] + per_window[2]) / 4, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(out[1], per_window[1], rtol=1e-4, atol=1e-5)
     assert np.isnan(out[2]).all()  # no window of `never`: no embedding
-    cfg.domain.embeddings.layer = "1"
-    layer1 = pool_clips(encoder, batches, ["a", "b"], cfg)
+    layer1 = pool_windows(encoder_window_fn(encoder, "1"), batches, ["a", "b"])
     np.testing.assert_allclose(layer1[1], hidden[1].mean(1)[1].numpy(), rtol=1e-4, atol=1e-5)
-    cfg.domain.embeddings.layer = "9"
     with pytest.raises(ValueError, match="out of range"):
-        pool_clips(encoder, batches, ["a", "b"], cfg)
+        encoder_window_fn(encoder, "9")
 
 
 def test_cache_is_hit_on_the_second_use(make_cfg, make_table, monkeypatch, tmp_path):
@@ -57,34 +58,35 @@ def test_cache_is_hit_on_the_second_use(make_cfg, make_table, monkeypatch, tmp_p
         calls.append(len(rows))
         return fake_batches([[(i, 0.25, 1.0) for i in rows["id"]]])
 
-    monkeypatch.setattr(emb_module, "eval_batches", batches)
-    first = compute_embeddings(cfg, table, SR)
+    monkeypatch.setattr(cache_module, "eval_batches", batches)
+    first = compute_features(cfg, table, SR)
     assert calls == [12] and first.shape[0] == 12 and np.isfinite(first).all()
-    assert embedding_cache_path(cfg, table, SR).is_file()
+    assert features_cache_path(cfg, table, SR).is_file()
 
     def no_encoder(cfg):
-        raise AssertionError("the encoder ran although the embeddings are cached")
+        raise AssertionError("the encoder ran although the features are cached")
 
-    monkeypatch.setattr(emb_module, "frozen_encoder", no_encoder)
-    np.testing.assert_array_equal(compute_embeddings(cfg, table, SR), first)
+    monkeypatch.setattr(encoder_module, "frozen_encoder", no_encoder)
+    np.testing.assert_array_equal(compute_features(cfg, table, SR), first)
     shuffled = table.sample(frac=1.0, random_state=1)  # same rows in another order: still a hit
-    np.testing.assert_array_equal(compute_embeddings(cfg, shuffled, SR), first[shuffled.index])
+    np.testing.assert_array_equal(compute_features(cfg, shuffled, SR), first[shuffled.index])
     assert calls == [12]
-    # another layer, sample rate or row set is another cache entry
+    # another layer, sample rate, row set, encoder or extractor is another cache entry
     other = make_cfg(f"domain.embeddings.cache_dir={tmp_path}/emb", "domain.embeddings.layer=0")
     paths = {
-        embedding_cache_path(cfg, table, SR),
-        embedding_cache_path(other, table, SR),
-        embedding_cache_path(cfg, table, 16000),
-        embedding_cache_path(cfg, table.iloc[:-1], SR),
-        embedding_cache_path(
+        features_cache_path(cfg, table, SR),
+        features_cache_path(other, table, SR),
+        features_cache_path(cfg, table, 16000),
+        features_cache_path(cfg, table.iloc[:-1], SR),
+        features_cache_path(
             make_cfg(f"domain.embeddings.cache_dir={tmp_path}/emb", "model.encoder.tiny.seed=1"), table, SR
         ),
     }
-    assert len(paths) == 5
+    paths.add(features_cache_path(cfg, table, SR, "acoustic"))
+    assert len(paths) == 6
 
 
-def test_embeddings_from_the_data_module_separate_planted_kinds(make_cfg, tmp_path, planted_corpus):
+def test_encoder_features_from_the_data_module_separate_planted_kinds(make_cfg, tmp_path, planted_corpus):
     """End to end: manifest -> load_table -> eval windows -> tiny frozen encoder -> kmeans labels."""
     from aqa.definers.labels import fit_domain_labels
     from data_modules.manifest import load_table
@@ -98,7 +100,7 @@ def test_embeddings_from_the_data_module_separate_planted_kinds(make_cfg, tmp_pa
         "domain.definers.PC=dataset",
     )
     table = load_table(cfg.data)
-    features = compute_embeddings(cfg, table, SR)
+    features = compute_features(cfg, table, SR)
     assert features.shape == (24, 64) and np.isfinite(features).all()
     labels = fit_domain_labels(cfg, table, tmp_path / "run", SR)
     assert adjusted_rand_score(table["dataset"], labels.labels["PQ"]) == pytest.approx(1.0)

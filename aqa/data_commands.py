@@ -1,0 +1,35 @@
+"""`aqa prepare EXPERIMENT.yaml` and `aqa validate EXPERIMENT.yaml`: the experiment config and the encoder's
+sample rate, handed to the data stage's commands (`data_modules.commands`)."""
+
+import argparse
+
+from rich.console import Console
+
+
+def _config(argv: list[str], prog: str, help_: str):
+    """-> (config, encoder sample rate) of the experiment and overrides in `argv`."""
+    from aqa.config.load import load_config
+    from aqa.model.encoder import encoder_sample_rate
+
+    parser = argparse.ArgumentParser(prog=f"aqa {prog}", description=help_)
+    parser.add_argument("experiment", help="experiment YAML")
+    parser.add_argument("overrides", nargs="*", help="key=value config overrides")
+    args = parser.parse_args(argv)
+    cfg = load_config(args.experiment, args.overrides)
+    return cfg, encoder_sample_rate(cfg.model.encoder)
+
+
+def prepare(argv: list[str]) -> int:
+    """Decode, check and cache every clip of the manifest at the encoder's rate (reused by all runs)."""
+    from data_modules.commands import prepare_cache
+
+    cfg, rate = _config(argv, "prepare", "build the decoded-waveform cache of an experiment's manifest")
+    return prepare_cache(cfg.data, rate, Console())
+
+
+def validate(argv: list[str]) -> int:
+    """Print a report of every problem of the manifest and its audio; exit 1 if training would stop."""
+    from data_modules.commands import validate_data
+
+    cfg, rate = _config(argv, "validate", "check a manifest and its audio and print a report")
+    return validate_data(cfg.data, rate, Console())

@@ -1,0 +1,70 @@
+"""ARI of k-means clusters with the planted hidden family and with the source, per feature extractor.
+
+    python benchmarks/feature_ari.py [EXPERIMENT.yaml] [key=value ...]   (default: experiments/quickstart.yaml)
+
+On the generated corpus (the hidden `family` of each clip is in its truth.csv, beside the manifest): for each extractor (`encoder` = the
+experiment's encoder, the tiny random one by default; `acoustic`), k-means as the `kmeans` definer runs it
+(z-score, PCA, seeds 0-2) with k = number of sources and k = number of hidden families, fitted on the train
+split; ARI on the train rows, mean and range over the seeds. Prints a markdown table.
+"""
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+
+from aqa.config import load_config
+from aqa.config.domain import DefinerConfig
+from aqa.definers.labels import fit_definer, train_mask
+from aqa.definers.resolve import as_definer_config
+from aqa.features import compute_features
+from aqa.model.encoder import encoder_sample_rate
+from data_modules.corpus.generate import TRUTH, ensure_corpus
+from data_modules.manifest import load_table
+
+EXTRACTORS = ("encoder", "acoustic")
+SEEDS = (0, 1, 2)
+
+
+def main(argv: list[str]) -> int:
+    experiment = argv[0] if argv and argv[0].endswith(".yaml") else "experiments/quickstart.yaml"
+    overrides = argv[1:] if argv and argv[0].endswith(".yaml") else argv
+    cfg = load_config(Path(experiment), overrides)
+    if not cfg.data.corpus.enabled:
+        raise SystemExit("needs the generated corpus (data.corpus.enabled=true): its hidden families")
+    table = load_table(cfg.data)
+    truth = pd.read_csv(ensure_corpus(cfg.data.corpus).parent / TRUTH, dtype={"id": str})
+    table["family"] = table["id"].astype(str).map(dict(zip(truth["id"], truth["family"])))
+    rate = encoder_sample_rate(cfg.model.encoder)
+    train = train_mask(cfg, table)
+    family = table["family"].astype(str).to_numpy()[train]
+    source = table["dataset"].astype(str).to_numpy()[train]
+    ks = {"sources": len(set(source)), "families": len(set(family))}
+    base = as_definer_config(cfg.domain.definer, seed=0)
+    print(
+        f"{experiment} {' '.join(overrides)}: {train.sum()} train clips, {ks['sources']} sources, "
+        f"{ks['families']} hidden families; ARI on train rows, mean [min, max] over seeds {list(SEEDS)}\n"
+    )
+    print("| features | dims | k | ARI family | ARI source |")
+    print("| --- | --- | --- | --- | --- |")
+    for spec in EXTRACTORS:
+        features = compute_features(cfg, table, rate, spec)
+        for what, k in ks.items():
+            scores = {"family": [], "source": []}
+            for seed in SEEDS:
+                definer_cfg = dataclasses.replace(base, name="kmeans", k=k, features=spec, seed=seed)
+                _, labels = fit_definer(
+                    DefinerConfig(**dataclasses.asdict(definer_cfg)), table, train, features
+                )
+                scores["family"].append(adjusted_rand_score(family, labels[train]))
+                scores["source"].append(adjusted_rand_score(source, labels[train]))
+            cells = [f"{np.mean(v):.3f} [{min(v):.3f}, {max(v):.3f}]" for v in scores.values()]
+            print(f"| {spec} | {features.shape[1]} | {k} ({what}) | {cells[0]} | {cells[1]} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
