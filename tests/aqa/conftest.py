@@ -131,10 +131,12 @@ def read_offline_run(folder: Path) -> dict:
 
     (log,) = Path(folder).glob("run-*.wandb")
     run = {"id": None, "config": {}, "history": {}, "summary": {}, "artifacts": []}
+    kinds = []
     for raw in _raw_records(log):
         record = wandb_internal_pb2.Record()
         record.ParseFromString(raw)
         kind = record.WhichOneof("record_type")
+        kinds.append(kind)
         if kind == "run":
             run["id"] = record.run.run_id
             run["config"] |= {i.key: json.loads(i.value_json) for i in record.run.config.update}
@@ -152,6 +154,7 @@ def read_offline_run(folder: Path) -> dict:
             run["artifacts"].append(
                 {"name": a.name, "type": a.type, "aliases": list(a.aliases), "files": files}
             )
+    run["kinds"] = kinds
     return run
 
 

@@ -31,7 +31,10 @@ def test_offline_run_has_the_best_checkpoint_one_config_and_resumes_the_same_run
     metrics = train(load_config(None, [*overrides, "trainer.max_epochs=1"]))
 
     (first,) = offline_runs(run_dir / "wandb")
-    assert (run_dir / "wandb_run_id").read_text().strip() == first["id"]
+    assert (run_dir / "wandb_run_id").read_text().strip() == first["id"], (
+        first["kinds"],
+        os.listdir(run_dir / "wandb"),
+    )
     # the config once, as the logger gave it; not again under `config.*` with the module's other arguments
     assert {"data", "model", "trainer", "domain"} <= set(first["config"])
     assert not {"config", "num_domains", "target_mean", "domain_names"} & set(first["config"])
