@@ -17,7 +17,11 @@ COMMANDS = {
     ),
     "domains": ("aqa.definers.explain:main", "explain domain definitions: aqa domains EXPERIMENT.yaml"),
     "sweep": ("aqa.sweep.offline:main", "run a sweep YAML offline: aqa sweep SWEEP.yaml [--count N]"),
-    "select": ("aqa.sweep.select:main", "best definer per aspect: aqa select SWEEP_DIR|entity/project/id"),
+    "select": (
+        "aqa.sweep.select:main",
+        "definer per aspect, every protocol, paired vs ERM: aqa select SWEEP_DIR|entity/project/id",
+    ),
+    "final": ("aqa.sweep.final:main", "train + measure the selected model: aqa final SWEEP_DIR [--seeds]"),
     "generate": ("data_modules.corpus.cli:main", "write the generated MOS corpus: aqa generate [--out DIR]"),
     "quickstart": ("aqa.quickstart:main", "generate corpus, compare definers, select, print tables"),
 }

@@ -1,9 +1,10 @@
 """`aqa quickstart`: which domain definer helps which MOS aspect, on the generated corpus, in one command.
 
 `aqa quickstart [--dir DIR] [--seeds N] [--definers a,b] [key=value ...]` generates the corpus, runs the
-offline grid `sweeps/quickstart_grid.yaml` (every definer x seed), then `aqa select`: one table per aspect
-(val sys-SRCC mean ± 95% CI over seeds, OOD test SRCC, domain-probe accuracy vs chance) and
-`selection.md`, `selection.png`, `selection.yaml` in DIR/sweep/.
+offline grid `sweeps/quickstart_grid.yaml` (every definer x seed), then `aqa select` under the default
+protocol `within`: one table per protocol (within, heldout, pooled, oracle) with the source-lookup
+shortcut row, per-aspect paired comparisons against ERM and the random control over seeds, the domain
+probe against its floors, and `selection.md`, `selection.png`, `selection.yaml` in DIR/sweep/.
 """
 
 import argparse
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from aqa.config.train import RUNS_ROOT
 from aqa.console import make_console
 from aqa.sweep.command import load_sweep
 
@@ -49,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     from data_modules.corpus.generate import ensure_corpus
 
     parser = argparse.ArgumentParser(prog="aqa quickstart", description=__doc__.splitlines()[0])
-    parser.add_argument("--dir", default="runs/quickstart", help="output folder (rerun to resume)")
+    parser.add_argument(
+        "--dir", default=str(RUNS_ROOT / "quickstart"), help="output folder (rerun to resume)"
+    )
     parser.add_argument("--seeds", type=int, help="seeds per definer (default: the sweep file's)")
     parser.add_argument("--definers", help="comma-separated definer names (default: all in the sweep file)")
     parser.add_argument("overrides", nargs="*", help="key=value overrides for every trial")
@@ -70,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     console.rule("2. every definer x seed (offline sweep)")
     if run_sweep(sweep_file, out / "sweep", console=console) != 0:
         return 1
-    console.rule("3. best definer per aspect (validation only)")
+    console.rule("3. definer per aspect: every protocol, paired against ERM (validation only)")
     select(str(out / "sweep"), console=console)
+    console.print(f"next: measure the selected model over the same seeds: aqa final {out / 'sweep'}")
     return 0

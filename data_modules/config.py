@@ -29,7 +29,10 @@ class DataConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     train_split: str = "train"
     val_split: str = "val"
-    eval_splits: list[str] = field(default_factory=lambda: ["test", "test_ood"])  # evaluated when present
+    # splits evaluated with the kept checkpoint, when present (val_ood: sources held out of training)
+    eval_splits: list[str] = field(default_factory=lambda: ["val_ood", "test", "test_ood"])
+    # datasets whose train/val rows become split `val_ood`; one source per trial = leave-one-source-out
+    heldout_sources: list[str] = field(default_factory=list)
     max_seconds: float = 10.0  # training: random crop to at most this length
     eval_window_seconds: float = 10.0  # evaluation: fixed windows, combined by length-weighted mean
     batch_size: int = 8

@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import Dataset
 
 from data_modules.audio import AudioCache
+from data_modules.manifest.columns import domain_matrix
 
 
 @dataclass
@@ -17,11 +18,12 @@ class Clips:
 
     ids: list[str]
     systems: list[str]
+    datasets: list[str]  # source dataset per clip (`unknown` without a dataset column)
     paths: list[str]
     starts: np.ndarray  # (N,) seconds, NaN = file start
     ends: np.ndarray  # (N,) seconds, NaN = file end
     targets: np.ndarray  # (N, A) float32, NaN = missing
-    domains: np.ndarray  # (N, A) int64, from `domain_<ASPECT>` (missing column -> 0)
+    domains: np.ndarray  # (N, A) int64, from `domain_<ASPECT>` (missing column -> -1, unknown)
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, aspects: list[str]) -> "Clips":
@@ -33,18 +35,13 @@ class Clips:
             ],
             1,
         ).reshape(n, len(aspects))
-        domains = np.stack(
-            [
-                table[f"domain_{a}"].to_numpy(np.int64) if f"domain_{a}" in table else np.zeros(n, np.int64)
-                for a in aspects
-            ],
-            1,
-        ).reshape(n, len(aspects))
+        domains = domain_matrix(table, aspects)
         return cls(
             ids=table["id"].astype(str).tolist(),
             systems=table["system"].astype(str).tolist()
             if "system" in table
             else table["id"].astype(str).tolist(),
+            datasets=table["dataset"].astype(str).tolist() if "dataset" in table else ["unknown"] * n,
             paths=table["path"].astype(str).tolist(),
             starts=_seconds(table, "start"),
             ends=_seconds(table, "end"),
@@ -66,6 +63,7 @@ class Clips:
             "weight": weight,
             "id": self.ids[i],
             "system": self.systems[i],
+            "dataset": self.datasets[i],
         }
 
 
@@ -126,5 +124,6 @@ def collate(items: list[dict]) -> dict:
         "weight": torch.tensor([it["weight"] for it in items], dtype=torch.float32),
         "ids": [it["id"] for it in items],
         "systems": [it["system"] for it in items],
+        "datasets": [it["dataset"] for it in items],
         "padding_fraction": 1.0 - float(lengths.sum()) / max(audio.size, 1),
     }

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from rich.progress import track
 
-from data_modules.audio import AudioCache, AudioError
+from data_modules.audio import SKIP_REASONS, AudioCache, AudioError
 
 
 class DataError(ValueError):
@@ -58,9 +58,10 @@ def check_clips(
 
 
 def skip_summary(skipped: list[tuple[str, str, str]], total: int) -> str:
+    """`skipped 3/10 unusable clip(s): 2 too_short (<message>), 1 silent (<message>)`."""
     counts = Counter(reason for _, _, reason in skipped)
     return f"skipped {len(skipped)}/{total} unusable clip(s): " + ", ".join(
-        f"{n} {reason}" for reason, n in counts.most_common()
+        f"{n} {reason} ({SKIP_REASONS[reason].message})" for reason, n in counts.most_common()
     )
 
 

@@ -6,16 +6,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from data_modules.audio import AudioCache
+from data_modules.audio import SKIP_REASONS, AudioCache
+from data_modules.audio.errors import SKIP, WARN
 from data_modules.manifest import Problem, read_manifest
 from data_modules.manifest.paths import PLACEHOLDER
 from data_modules.usable import check_clips
 
-# audio / label problems that training skips (counted); everything else stops training
-SKIPPED = ("missing_file", "unreadable", "empty", "non_finite", "silent", "no_mos")
-WARNINGS = ("missing_mos",)  # a NaN target for some aspects: that aspect's loss ignores the row
+# audio / label problems that training skips (counted) or warns about; every other problem stops training
+SKIPPED = tuple(r for r, reason in SKIP_REASONS.items() if reason.effect == SKIP)
+WARNINGS = tuple(r for r, reason in SKIP_REASONS.items() if reason.effect == WARN)
+MIN_SYSTEMS = 5  # fewer systems than this in a split: a system-level correlation has too few points
 
 
 @dataclass
@@ -23,6 +26,7 @@ class Report:
     rows: int = 0
     problems: list[Problem] = field(default_factory=list)
     splits: dict[str, tuple[int, int]] = field(default_factory=dict)  # split -> (rows, usable rows)
+    notes: list[str] = field(default_factory=list)  # warnings about what the metrics can measure
     max_skip_fraction: float = 0.0
 
     @property
@@ -63,24 +67,39 @@ def validate_manifest(cfg_data, sample_rate: int, progress: bool = True) -> Repo
     lengths, skipped = check_clips(table, aspects, cache, progress=progress, threads=threads)
     for i, (_, path, reason) in zip(np.flatnonzero(lengths < 0), skipped):  # both in row order
         hint = " (set data.root to replace /your_path)" if path.startswith(PLACEHOLDER + "/") else ""
-        report.problems.append(_row_problem(table, i, reason, _REASONS[reason] + hint))
+        report.problems.append(_row_problem(table, i, reason, SKIP_REASONS[reason].message + hint))
     usable = pd.Series(lengths >= 0, index=table.index)
     for split, rows in table.groupby("split").groups.items():
         report.splits[str(split)] = (len(rows), int(usable[rows].sum()))
     for split in (cfg_data.train_split, cfg_data.val_split):
         if report.splits.get(split, (0, 0))[1] == 0:
             report.problems.append(Problem("empty_split", f"split {split!r} has no usable rows"))
+    report.notes = system_level_warnings(table, [cfg_data.val_split, *cfg_data.eval_splits])
     return report
 
 
-_REASONS = {
-    "missing_file": "audio file not found",
-    "unreadable": "audio file cannot be decoded (corrupt or unsupported)",
-    "empty": "audio has zero samples (or the start/end segment is empty)",
-    "non_finite": "audio has NaN/inf samples",
-    "silent": "audio is all silent",
-    "no_mos": "no MOS for any configured aspect",
-}
+def system_level_warnings(table: pd.DataFrame, splits: list[str]) -> list[str]:
+    """One message per evaluated split whose system-level metrics (`sys_*`) degenerate: every system is a
+    whole source dataset, or fewer than MIN_SYSTEMS systems."""
+    messages = []
+    for split in dict.fromkeys(splits):
+        rows = table[table["split"] == split]
+        if rows.empty:
+            continue
+        systems = rows.groupby("system")["dataset"].nunique()
+        n_systems, n_datasets = len(systems), rows["dataset"].nunique()
+        if n_datasets > 1 and (systems == 1).all() and n_systems == n_datasets:
+            messages.append(
+                f"split {split!r}: every system is a whole source dataset ({n_systems} systems = "
+                f"{n_datasets} datasets), so {split}/*/sys_* is a correlation across source means, which a "
+                "predictor that only knows the source can score; within_srcc and val_ood do not reward that"
+            )
+        elif n_systems < MIN_SYSTEMS:
+            messages.append(
+                f"split {split!r} has {n_systems} system(s) (< {MIN_SYSTEMS}): {split}/*/sys_* correlates "
+                f"only {n_systems} system means and says little"
+            )
+    return messages
 
 
 def _row_problem(table: pd.DataFrame, i: int, kind: str, what: str) -> Problem:
@@ -99,6 +118,8 @@ def print_report(report: Report, console: Console, shown: int = 3) -> None:
     for split, (n, ok) in sorted(report.splits.items()):
         splits.add_row(split, str(n), str(ok))
     console.print(splits)
+    for note in report.notes:
+        console.print(f"[yellow]warning:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     if not by_kind:
         console.print("[green]no problems found[/green]")
         return
@@ -106,7 +127,7 @@ def print_report(report: Report, console: Console, shown: int = 3) -> None:
     for col in ("problem", "count", "effect"):
         counts.add_column(col)
     for kind, items in sorted(by_kind.items(), key=lambda kv: -len(kv[1])):
-        effect = "skipped (counted)" if kind in SKIPPED else "warning" if kind in WARNINGS else "error"
+        effect = SKIP_REASONS[kind].effect if kind in SKIP_REASONS else "error"
         counts.add_row(kind, str(len(items)), effect)
     console.print(counts)
     for kind, items in by_kind.items():

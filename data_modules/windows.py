@@ -18,7 +18,21 @@ def eval_windows(length: int, window: int) -> list[tuple[int, int, int]]:
     return [(int(s), window, int(w)) for s, w in zip(starts, weights)]
 
 
-def combine_windows(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(W, A) window scores of one clip + (W,) weights -> (A,) length-weighted mean."""
-    weights = np.asarray(weights, dtype=float)
-    return (np.asarray(scores, dtype=float) * weights[:, None]).sum(0) / weights.sum()
+def window_mean(values, weights, clips=None, n_clips: int | None = None) -> np.ndarray:
+    """The one window combination: length-weighted mean of window values per clip.
+
+    values (W, ...) per window, weights (W,), clips (W,) int clip index in [0, n_clips) (None: all one clip)
+    -> (n_clips, ...) float64, or (...) for one clip. A clip without windows (or zero weight) gets NaN.
+    """
+    values, weights = np.asarray(values, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+    one = clips is None
+    clips = np.zeros(len(weights), np.int64) if one else np.asarray(clips, dtype=np.int64)
+    n = 1 if one else (int(clips.max()) + 1 if n_clips is None and len(clips) else int(n_clips or 0))
+    sums = np.zeros((n,) + values.shape[1:])
+    totals = np.zeros(n)
+    np.add.at(sums, clips, values * weights.reshape((-1,) + (1,) * (values.ndim - 1)))
+    np.add.at(totals, clips, weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = sums / totals.reshape((-1,) + (1,) * (values.ndim - 1))
+    out[totals <= 0] = np.nan
+    return out[0] if one else out

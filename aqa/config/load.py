@@ -55,7 +55,51 @@ def load_config(
     if expanded:
         cfg = _merge(cfg, OmegaConf.from_dotlist(expanded), "command-line overrides")
     OmegaConf.set_readonly(cfg, False)
-    return cfg
+    return expand_selection(cfg)
+
+
+def selection_settings(selection: dict, source: str) -> dict[str, tuple[dict, dict]]:
+    """selection.yaml -> {aspect: (definer fields, per-aspect model settings)}.
+
+    Entries are `{definer: {...}, model: {...}}` (`aqa select`), or the older flat DefinerConfig fields.
+    """
+    if not isinstance(selection, dict):
+        raise ConfigError(f"domain.selection {source}: expected {{aspect: {{definer: ..., model: ...}}}}")
+    out = {}
+    for aspect, entry in selection.items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"domain.selection {source}: entry {aspect!r} is not a mapping")
+        if "definer" in entry:
+            out[aspect] = (dict(entry["definer"] or {}), dict(entry.get("model") or {}))
+        else:
+            out[aspect] = (dict(entry), {})
+    return out
+
+
+def expand_selection(cfg: DictConfig) -> DictConfig:
+    """`domain.selection=FILE` -> `domain.definers.<A>` (merged over `domain.definer`) and
+    `model.aspects.<A>.<field>`; settings given explicitly (a `domain.definers.<A>`, a non-null
+    `model.aspects.<A>.<field>`) win over the file."""
+    if not cfg.domain.selection or set(cfg.data.aspects) <= set(cfg.domain.definers):
+        return cfg  # nothing to expand, or already expanded (a run's stored config)
+    path = Path(cfg.domain.selection).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"domain.selection file not found: {path}")
+    settings = selection_settings(OmegaConf.to_container(OmegaConf.load(path)), str(path))
+    unknown = sorted(set(settings) - set(cfg.data.aspects))
+    if unknown:
+        raise ConfigError(f"domain.selection {path} names aspect(s) {unknown} not in data.aspects")
+    update: dict = {"domain": {"definers": {}}, "model": {"aspects": {}}}
+    for aspect, (definer, model) in settings.items():
+        if aspect not in cfg.domain.definers:
+            update["domain"]["definers"][aspect] = OmegaConf.merge(cfg.domain.definer, definer)
+        explicit = OmegaConf.select(cfg, f"model.aspects.{aspect}", default=None) or {}
+        model = {k: v for k, v in model.items() if explicit.get(k) is None}
+        if model:
+            update["model"]["aspects"][aspect] = model
+    if not update["model"]["aspects"]:
+        del update["model"]
+    return _merge(cfg, update, f"domain.selection ({path})")
 
 
 def save_config(cfg: DictConfig, path: str | Path) -> None:

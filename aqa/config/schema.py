@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from aqa.config.domain import DomainConfig
+from aqa.config.metrics import MetricsConfig
 from aqa.config.model import LossConfig, ModelConfig, OptimConfig
 from aqa.config.train import CheckpointConfig, LoggerConfig, RunConfig, TrainerConfig
 from data_modules.config import DataConfig
@@ -18,5 +19,6 @@ class AQAConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     run: RunConfig = field(default_factory=RunConfig)

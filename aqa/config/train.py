@@ -1,6 +1,11 @@
 """Schema of the `trainer:`, `checkpoint:`, `logger:` and `run:` sections."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+# the one place that knows the runs root: parent of default run folders, sweeps and the quickstart
+RUNS_ROOT = Path("runs")
+SWEEPS_ROOT = RUNS_ROOT / "sweeps"  # default folder of `aqa sweep` / `aqa select` outputs
 
 
 @dataclass
@@ -27,7 +32,9 @@ class TrainerConfig:
 
 @dataclass
 class CheckpointConfig:
-    monitor: str = "val/mean/sys_srcc"  # any logged key
+    monitor: str = (
+        "val/mean/within_srcc"  # any logged key; sys_srcc across sources rewards the source shortcut
+    )
     mode: str = "max"
     save_top_k: int = 1
     save_last: bool = True
@@ -48,6 +55,6 @@ class LoggerConfig:
 
 @dataclass
 class RunConfig:
-    dir: str | None = None  # default: runs/<name>-<timestamp>; shared by all DDP ranks
+    dir: str | None = None  # default: RUNS_ROOT/<name>-<timestamp>; shared by all DDP ranks
     name: str = "aqa"
     resume: str | None = None  # checkpoint path, or `last` for the run dir's last.ckpt

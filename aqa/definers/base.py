@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from aqa.config.domain import DefinerConfig
-
-UNKNOWN = -1  # label of a row the fitted definer cannot place (e.g. an unseen metadata value)
+from data_modules.manifest.columns import UNKNOWN_DOMAIN as UNKNOWN  # noqa: F401 (a row no domain fits)
 
 
 class Definer:

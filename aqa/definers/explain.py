@@ -14,26 +14,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aqa.config.train import RUNS_ROOT
 from aqa.definers.labels import fit_definer, needed_features, train_mask
 from aqa.definers.registry import definer_class, definer_label
 from aqa.definers.resolve import as_definer_config, check_definer, definer_key, resolve_definers
 from aqa.wandb_io import log_report
+from data_modules.stats import eta_squared
 
 log = logging.getLogger(__name__)
 
 PLOT_ROWS = 3000  # the UMAP plot uses at most this many (seeded) train rows
-
-
-def eta_squared(y: np.ndarray, groups: np.ndarray) -> float:
-    """Share of the variance of y (N,) explained by the group means of `groups` (N,): SS_between / SS_total."""
-    y, groups = np.asarray(y, dtype=np.float64), np.asarray(groups)
-    keep = np.isfinite(y)
-    y, groups = y[keep], groups[keep]
-    total = ((y - y.mean()) ** 2).sum() if len(y) else 0.0
-    if total <= 0:
-        return 0.0
-    between = sum(len(y[groups == g]) * (y[groups == g].mean() - y.mean()) ** 2 for g in np.unique(groups))
-    return float(between / total)
 
 
 def describe(
@@ -219,7 +209,7 @@ def main(argv: list[str]) -> int:
     cfg = load_config(args.experiment, args.overrides)
     table = load_table(cfg.data)
     sample_rate = encoder_sample_rate(cfg.model.encoder)
-    out = args.out or str(Path(cfg.run.dir or "runs") / "domains")
+    out = args.out or str(Path(cfg.run.dir or RUNS_ROOT) / "domains")
     compare = [c for c in args.compare.split(",") if c]
     explain(cfg, table, sample_rate, compare=compare, out_dir=out, plot=not args.no_plot, wandb=args.wandb)
     if not args.no_plot:

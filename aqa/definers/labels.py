@@ -4,7 +4,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,9 @@ from aqa.definers.base import UNKNOWN, Definer
 from aqa.definers.registry import build_definer, definer_class
 from aqa.definers.resolve import definer_key, resolve_definers
 from aqa.features import compute_features, features_identity
+from data_modules.atomic import atomic_path
 from data_modules.locks import file_lock
+from data_modules.manifest.columns import attach_domains, domain_column
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,7 @@ class DomainLabels:
 
     def add_columns(self, table: pd.DataFrame) -> pd.DataFrame:
         """`table` with int64 columns domain_<ASPECT> (matched by id; unknown ids -> -1)."""
-        aligned = self.align(table["id"])
-        return table.assign(**{f"domain_{a}": v for a, v in aligned.labels.items()})
+        return attach_domains(table, self.ids, self.labels)
 
     def definer(self, aspect: str) -> Definer:
         """The fitted definer of `aspect`, rebuilt from its state (labels new rows: `.predict(rows, features)`)."""
@@ -87,7 +87,7 @@ class DomainLabels:
         """labels.csv (id, domain_<ASPECT>...) and domains.json (the rest + digest), each written atomically."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        csv = pd.DataFrame({"id": self.ids, **{f"domain_{a}": v for a, v in self.labels.items()}})
+        csv = pd.DataFrame({"id": self.ids, **{domain_column(a): v for a, v in self.labels.items()}})
         _atomic(folder / "labels.csv", lambda p: csv.to_csv(p, index=False))
         meta = {**self.state_dict(), "digest": self.digest()}
         del meta["ids"], meta["labels"]
@@ -103,7 +103,7 @@ class DomainLabels:
         csv = pd.read_csv(folder / "labels.csv", dtype={"id": str}, keep_default_na=False)
         digest = meta.pop("digest")
         aspects = list(meta["num_domains"])
-        labels = {a: csv[f"domain_{a}"].to_numpy(np.int64) for a in aspects if f"domain_{a}" in csv}
+        labels = {a: csv[domain_column(a)].to_numpy(np.int64) for a in aspects if domain_column(a) in csv}
         if len(labels) != len(aspects):
             return None
         loaded = cls(ids=csv["id"].tolist(), labels=labels, **meta)
@@ -111,9 +111,8 @@ class DomainLabels:
 
 
 def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        write(tmp)
 
 
 def train_mask(cfg, table: pd.DataFrame) -> np.ndarray:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from aqa.features.registry import extractor_for
 from aqa.features.windows import eval_batches, pool_windows
+from data_modules.atomic import atomic_path
 from data_modules.locks import file_lock
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,8 @@ def compute_features(cfg, table: pd.DataFrame, sample_rate: int, spec: str = "en
         window_fn = extractor_for(spec).open(cfg, sample_rate)
         values = pool_windows(window_fn, eval_batches(cfg, table, sample_rate), ids, f"features {spec}")
         order = np.argsort(np.array(ids, dtype=object), kind="stable")
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, ids=np.array(ids)[order], emb=values[order])
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            np.savez(tmp, ids=np.array(ids)[order], emb=values[order])
         identity = features_identity(cfg, table, sample_rate, spec)
         path.with_suffix(".json").write_text(json.dumps(identity, indent=1, sort_keys=True))
         log.info("features %s: %s computed and cached at %s", spec, values.shape, path)

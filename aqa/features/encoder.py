@@ -3,6 +3,7 @@
 import torch
 
 from aqa.features.base import Extractor
+from aqa.model.pooling import masked_layer_means
 
 
 def layer_index(layer: str, num_layers: int) -> int | None:
@@ -36,8 +37,7 @@ def encoder_window_fn(encoder, layer: str):
     @torch.inference_mode()
     def features(audio, lengths):
         hidden, mask = encoder(audio.to(device), lengths.to(device))  # (L+1, B, F, H), (B, F)
-        m = mask[None, :, :, None].to(hidden.dtype)
-        pooled = (hidden * m).sum(2) / m.sum(2).clamp(min=1)  # (L+1, B, H)
+        pooled = masked_layer_means(hidden, mask)  # (L+1, B, H)
         pooled = pooled.mean(0) if index is None else pooled[index]  # (B, H)
         return pooled.double().cpu().numpy()
 

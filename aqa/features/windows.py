@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 
 from aqa.features.base import WindowFn
+from data_modules.windows import window_mean
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +33,15 @@ def pool_windows(window_fn: WindowFn, batches, ids: list[str], label: str = "fea
     from rich.progress import Progress
 
     row = {i: n for n, i in enumerate(ids)}
-    sums = weights = None
+    values, weights, index = [], [], []
     total = len(batches) if hasattr(batches, "__len__") else None
     with Progress(transient=True) as progress:
         task = progress.add_task(label, total=total)
         for batch in batches:
-            values = np.asarray(window_fn(batch["audio"], batch["lengths"]), dtype=np.float64)  # (B, H)
-            if sums is None:
-                sums = np.zeros((len(ids), values.shape[1]))
-                weights = np.zeros(len(ids))
-            w = batch["weight"].double().numpy()
-            index = np.array([row[str(i)] for i in batch["ids"]])
-            np.add.at(sums, index, values * w[:, None])
-            np.add.at(weights, index, w)
+            values.append(np.asarray(window_fn(batch["audio"], batch["lengths"]), dtype=np.float64))  # (B, H)
+            weights.append(batch["weight"].double().numpy())
+            index += [row[str(i)] for i in batch["ids"]]
             progress.advance(task)
-    if sums is None:
+    if not values:
         raise ValueError(f"{label}: no usable clip to compute features of")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = sums / weights[:, None]
-    out[weights <= 0] = np.nan
-    return out.astype(np.float32)
+    return window_mean(np.concatenate(values), np.concatenate(weights), index, len(ids)).astype(np.float32)

@@ -7,6 +7,9 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 
+from data_modules.manifest.columns import domain_column
+from data_modules.windows import window_mean
+
 
 @dataclass
 class EvalRows:
@@ -14,6 +17,7 @@ class EvalRows:
 
     ids: list[str] = field(default_factory=list)
     systems: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)  # source dataset per row (within-source metrics)
     window: list[np.ndarray] = field(default_factory=list)  # (B,)
     weight: list[np.ndarray] = field(default_factory=list)  # (B,)
     preds: list[np.ndarray] = field(default_factory=list)  # (B, A) original scale
@@ -24,6 +28,7 @@ class EvalRows:
     def add(self, batch: dict, preds: torch.Tensor, features: torch.Tensor | None = None) -> None:
         self.ids += list(batch["ids"])
         self.systems += list(batch["systems"])
+        self.datasets += list(batch.get("datasets", ["unknown"] * len(batch["ids"])))
         self.window.append(batch["window"].cpu().numpy())
         self.weight.append(batch["weight"].float().cpu().numpy())
         self.preds.append(preds.detach().float().cpu().numpy())
@@ -33,16 +38,18 @@ class EvalRows:
             self.features.append(features.detach().float().cpu().numpy())
 
     def frame(self, aspects: list[str]) -> pd.DataFrame:
-        """One row per window: id, system, window, weight, pred_<A>, target_<A>, domain_<A> (+ feature index)."""
+        """One row per window: id, system, dataset, window, weight, pred_<A>, target_<A>, domain_<A>
+        (+ feature index)."""
         if not self.ids:
-            return pd.DataFrame(columns=["id", "system", "window", "weight"])
+            return pd.DataFrame(columns=["id", "system", "dataset", "window", "weight"])
         preds, targets, domains = (np.concatenate(x) for x in (self.preds, self.targets, self.domains))
-        data = {"id": self.ids, "system": self.systems, "window": np.concatenate(self.window)}
+        data = {"id": self.ids, "system": self.systems, "dataset": self.datasets}
+        data["window"] = np.concatenate(self.window)
         data["weight"] = np.concatenate(self.weight)
         for i, a in enumerate(aspects):
             data[f"pred_{a}"] = preds[:, i]
             data[f"target_{a}"] = targets[:, i]
-            data[f"domain_{a}"] = domains[:, i]
+            data[domain_column(a)] = domains[:, i]
         out = pd.DataFrame(data)
         if self.features:
             out["_feature"] = list(np.concatenate(self.features))
@@ -65,15 +72,11 @@ def combine_windows(frame: pd.DataFrame, aspects: list[str]) -> pd.DataFrame:
     """
     frame = frame.drop_duplicates(subset=["id", "window"]).sort_values(["id", "window"], kind="stable")
     pred_cols = [f"pred_{a}" for a in aspects]
-    weighted = frame[pred_cols].mul(frame["weight"], axis=0)
-    grouped = weighted.groupby(frame["id"], sort=True).sum()
-    totals = frame.groupby("id", sort=True)["weight"].sum()
+    codes, _ = pd.factorize(frame["id"], sort=True)
+    weights = frame["weight"].to_numpy()
     clips = frame.groupby("id", sort=True).first()
-    clips[pred_cols] = grouped.div(totals, axis=0)
+    clips[pred_cols] = window_mean(frame[pred_cols].to_numpy(), weights, codes, len(clips))
     if "_feature" in frame.columns:  # per-clip feature: weighted mean of window features
-        stacked = np.stack(frame["_feature"].to_numpy()) * frame["weight"].to_numpy()[:, None, None]
-        codes, _ = pd.factorize(frame["id"], sort=True)
-        sums = np.zeros((len(clips),) + stacked.shape[1:])
-        np.add.at(sums, codes, stacked)
-        clips["_feature"] = list(sums / totals.to_numpy()[:, None, None])
+        features = window_mean(np.stack(frame["_feature"].to_numpy()), weights, codes, len(clips))
+        clips["_feature"] = list(features)
     return clips.drop(columns=["window", "weight"]).reset_index()

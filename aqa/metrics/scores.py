@@ -1,5 +1,5 @@
-"""Utterance- and system-level MSE / LCC / SRCC / KTAU per aspect (scipy), their mean over aspects, and
-SRCC within each domain. Keys: `stage/ASPECT/level_metric`."""
+"""Utterance- and system-level MSE / LCC / SRCC / KTAU per aspect (scipy), their mean over aspects, SRCC
+within each source dataset (`within.py`) and within each domain. Keys: `stage/ASPECT/level_metric`."""
 
 import math
 import re
@@ -8,6 +8,10 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from aqa.metrics.constant import is_constant
+from aqa.metrics.within import within_source_srcc
+from data_modules.manifest.columns import domain_column
 
 METRICS = ("mse", "lcc", "srcc", "ktau")
 HIGHER_IS_BETTER = {"mse": False, "lcc": True, "srcc": True, "ktau": True}
@@ -18,7 +22,7 @@ def pair_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     ok = ~(np.isnan(pred) | np.isnan(target))
     pred, target = pred[ok].astype(np.float64), target[ok].astype(np.float64)
     out = {"mse": float(np.mean((pred - target) ** 2)) if len(pred) else math.nan}
-    if len(pred) < 2 or np.ptp(pred) == 0 or np.ptp(target) == 0:
+    if len(pred) < 2 or is_constant(pred) or is_constant(target):
         return out | {"lcc": math.nan, "srcc": math.nan, "ktau": math.nan}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -37,10 +41,12 @@ def split_metrics(
     aspects: list[str],
     stage: str,
     domain_names: dict[str, list[str]] | None = None,
+    min_source_clips: int = 5,
 ) -> dict[str, float]:
-    """Per-clip rows (id, system, pred_<A>, target_<A>, domain_<A>) -> flat metric dict.
+    """Per-clip rows (id, system, dataset, pred_<A>, target_<A>, domain_<A>) -> flat metric dict.
 
-    System level = mean prediction per system vs. mean utterance MOS per system.
+    System level = mean prediction per system vs. mean utterance MOS per system. With a `dataset` column:
+    `within_srcc` over sources of at least `min_source_clips` clips, and `within_sources` (how many).
     """
     out: dict[str, float] = {}
     for a in aspects:
@@ -51,9 +57,12 @@ def split_metrics(
         systems = rated.groupby("system")[[f"pred_{a}", f"target_{a}"]].mean()
         for name, value in pair_metrics(systems.iloc[:, 0].to_numpy(), systems.iloc[:, 1].to_numpy()).items():
             out[f"{stage}/{a}/sys_{name}"] = value
-        if domain_names and domain_names.get(a) and f"domain_{a}" in clips:
+        if "dataset" in clips:
+            srcc, used = within_source_srcc(pred, target, clips["dataset"].to_numpy(), min_source_clips)
+            out[f"{stage}/{a}/within_srcc"], out[f"{stage}/{a}/within_sources"] = srcc, used
+        if domain_names and domain_names.get(a) and domain_column(a) in clips:
             names = domain_names[a]
-            for label, part in clips.groupby(f"domain_{a}"):
+            for label, part in clips.groupby(domain_column(a)):
                 label_name = names[label] if 0 <= label < len(names) else "unknown"
                 srcc = pair_metrics(part[f"pred_{a}"].to_numpy(), part[f"target_{a}"].to_numpy())["srcc"]
                 out[f"{stage}/{a}/utt_srcc_dom_{_slug(label_name)}"] = srcc
@@ -62,4 +71,7 @@ def split_metrics(
             values = [out[f"{stage}/{a}/{level}_{name}"] for a in aspects]
             finite = [v for v in values if not math.isnan(v)]
             out[f"{stage}/mean/{level}_{name}"] = float(np.mean(finite)) if finite else math.nan
+    if "dataset" in clips:
+        finite = [v for a in aspects if not math.isnan(v := out[f"{stage}/{a}/within_srcc"])]
+        out[f"{stage}/mean/within_srcc"] = float(np.mean(finite)) if finite else math.nan
     return out

@@ -3,8 +3,6 @@
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
 
 from aqa.config.model import EncoderConfig, TinyEncoderConfig
 from aqa.model.masked_norm import install_masked_group_norm
+from data_modules.atomic import atomic_path
 
 
 def _tiny_config(enc: EncoderConfig) -> TinyEncoderConfig:
@@ -50,17 +49,18 @@ def write_tiny_checkpoint(directory: str | Path, tiny: TinyEncoderConfig | None 
     with torch.random.fork_rng():
         torch.manual_seed(tiny.seed)
         model = HubertModel(config)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=".tiny-"))
-    # config + safetensors written directly: under a running process group, transformers' save_pretrained
-    # writes weights only on rank 0, and any rank may be the first to need the tiny checkpoint
-    config.save_pretrained(tmp)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
-    Wav2Vec2FeatureExtractor(sampling_rate=tiny.sample_rate, do_normalize=True).save_pretrained(tmp)
     try:
-        os.rename(tmp, directory)
-    except OSError:  # another process won the race
-        shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_path(directory, directory=True) as tmp:
+            # config + safetensors written directly: under a running process group, transformers'
+            # save_pretrained writes weights only on rank 0, and any rank may be the first to need them
+            config.save_pretrained(tmp)
+            save_file(
+                {k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors")
+            )
+            Wav2Vec2FeatureExtractor(sampling_rate=tiny.sample_rate, do_normalize=True).save_pretrained(tmp)
+    except OSError:
+        if not (directory / "config.json").is_file():  # else another process won the race: fine
+            raise
     return directory
 
 

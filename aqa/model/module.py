@@ -160,7 +160,9 @@ class AQAModule(L.LightningModule):
         for stage, rows in self._rows.items():
             frame = gather_frames(rows.frame(self.aspects))
             clips = combine_windows(frame, self.aspects)
-            metrics = split_metrics(clips, self.aspects, stage, self.domain_names)
+            metrics = split_metrics(
+                clips, self.aspects, stage, self.domain_names, self.cfg.metrics.min_source_clips
+            )
             self.log_dict(metrics)  # identical on every rank: computed from the gathered rows
             self.eval_clips[stage] = clips
             self.last_metrics |= metrics

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import sweeps
+from aqa.config.train import SWEEPS_ROOT
 from aqa.sweep.command import SweepFileError, build_command, load_sweep, plain
 from aqa.sweep.state import TERMINAL, SweepDir, SweepDirError, Trial
 
@@ -206,9 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aqa sweep", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_file", help="W&B sweep YAML (e.g. sweeps/quickstart_grid.yaml)")
     parser.add_argument("--count", type=int, help="total trials in the sweep (default: run_cap; grid: all)")
-    parser.add_argument("--dir", help="sweep directory (default: runs/sweeps/<sweep file name>)")
+    parser.add_argument("--dir", help=f"sweep directory (default: {SWEEPS_ROOT}/<sweep file name>)")
     args = parser.parse_args(argv)
-    sweep_dir = args.dir or Path("runs/sweeps") / Path(args.sweep_file).stem
+    sweep_dir = args.dir or SWEEPS_ROOT / Path(args.sweep_file).stem
     previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return run_sweep(args.sweep_file, sweep_dir, args.count)

@@ -1,4 +1,5 @@
-"""Selection outputs: markdown tables, an aspect x candidate heatmap, and rich tables for the terminal."""
+"""Selection outputs: one table per protocol (with the shortcut row), paired comparisons per aspect,
+markdown, the heatmap, and narrow rich tables for the terminal."""
 
 import math
 from pathlib import Path
@@ -6,81 +7,193 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from aqa.sweep.ranking import Row, beside_keys
+from aqa.sweep.ranking import AspectRanking, Candidate, Paired, Row
+
+SHORTCUT_LABEL = "source lookup (shortcut)"
+RULE = (
+    "Selection rule: a candidate is selected for an aspect only when its paired 95% CI against ERM "
+    "(`none`, same seeds) lies entirely above zero (n >= 2); among several, the largest mean gain, ties to "
+    "the simpler definer. Controls (random labels) are never selected. Otherwise `none` is selected."
+)
 
 
-def _pm(mean: float, ci: float) -> str:
+def pm(mean: float, ci: float) -> str:
+    if not math.isfinite(mean):
+        return ""
     return f"{mean:.3f} ± {ci:.3f}" if math.isfinite(ci) else f"{mean:.3f} (n=1)"
 
 
-def _beside_columns(ranking: dict[str, list[Row]], metric: str) -> list[str]:
-    """The test/OOD/probe columns that at least one row has."""
-    return [k for k in beside_keys(metric) if any(k in r.beside for rows in ranking.values() for r in rows)]
+def delta(p: Paired | None, n: int | None = None) -> str:
+    """`+0.050 ± 0.004`, with the number of pairs when it differs from `n` (or `n` is not given)."""
+    if p is None:
+        return ""
+    ci = f" ± {p.ci:.3f}" if math.isfinite(p.ci) else ""
+    return f"{p.mean:+.3f}{ci}" + (f" (n={p.n})" if p.n != n else "")
 
 
-def _cells(row: Row, columns: list[str]) -> list[str]:
-    beside = [f"{row.beside[c]:.3f}" if c in row.beside else "" for c in columns]
-    return [row.candidate.label, str(row.n), _pm(row.mean, row.ci), *beside]
+def num(value: float) -> str:
+    return f"{value:.3f}" if math.isfinite(value) else ""
 
 
-def markdown(ranking: dict[str, list[Row]], metric: str, tolerance: float, note: str = "") -> str:
-    """One table per aspect (validation mean ± 95% CI over seeds; test/OOD and probe beside)."""
-    columns = _beside_columns(ranking, metric)
-    lines = [f"# Best domain definer per aspect ({metric})", ""]
+def verdict(r: AspectRanking) -> str:
+    """One line: what was selected for the aspect under this protocol, and why."""
+    if not r.protocol.choose_allowed:
+        return f"{r.aspect}: {r.protocol.name} is an upper bound, never used to choose"
+    if r.selected is None and not r.rows:
+        return f"{r.aspect}: no trial has {r.protocol.key(r.aspect)}"
+    if r.selected is None:
+        return f"{r.aspect}: no ERM (`none`) trials to compare with: no definer beat ERM, none selected"
+    if r.no_winner:
+        return f"{r.aspect}: no definer beat ERM: none selected"
+    s = r.selected
+    return f"{r.aspect}: {s.candidate.label} beat ERM by {delta(s.vs_erm)}: selected"
+
+
+def _mark(row: Row) -> str:
+    marks = ["*" if row.selected else ""]
+    if row.candidate.is_control:
+        marks.append("control")
+    if row.probe_unmoved:
+        marks.append("probe unmoved")
+    return " ".join(m for m in marks if m)
+
+
+def _labels(rankings: dict[str, AspectRanking]) -> list[Candidate]:
+    seen: dict[str, Candidate] = {}
+    for r in rankings.values():
+        for row in r.rows:
+            seen.setdefault(row.candidate.label, row.candidate)
+    return sorted(seen.values(), key=Candidate.simplicity)
+
+
+def _protocol_cells(rankings: dict[str, AspectRanking]) -> tuple[list[str], list[list[str]]]:
+    """Rows of one protocol's table: candidate, then `mean ± CI` per aspect; the shortcut row last."""
+    aspects = list(rankings)
+    lines = []
+    for c in _labels(rankings):
+        cells = [c.label]
+        for a in aspects:
+            row = next((r for r in rankings[a].rows if r.candidate.label == c.label), None)
+            cells.append(pm(row.mean, row.ci) + (" *" if row.selected else "") if row else "")
+        lines.append(cells)
+    shortcut = [SHORTCUT_LABEL]
+    for a in aspects:
+        r = rankings[a]
+        shortcut.append(num(r.shortcut) + (" !" if r.shortcut_flagged else ""))
+    lines.append(shortcut)
+    return ["candidate", *aspects], lines
+
+
+def _paired_cells(r: AspectRanking, narrow: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Per candidate: n, mean ± CI, paired Δ vs ERM and vs the random control, test_ood, the probe and its
+    paired change vs ERM. `narrow` (the terminal) leaves out mean and ood: the protocol tables have them."""
+    header = ["candidate", "n", "mean ± CI", "Δ vs ERM", "Δ vs random", "ood", "probe", "Δ probe", ""]
+    lines = []
+    for row in r.rows:
+        lines.append(
+            [
+                row.candidate.label,
+                str(row.n),
+                pm(row.mean, row.ci),
+                delta(row.vs_erm, row.n),
+                delta(row.vs_control, row.n),
+                num(row.ood),
+                num(row.probe),
+                delta(row.probe_vs_erm, row.n),
+                _mark(row),
+            ]
+        )
+    if narrow:
+        keep = [i for i, column in enumerate(header) if column not in ("mean ± CI", "ood")]
+        header, lines = [header[i] for i in keep], [[cells[i] for i in keep] for cells in lines]
+    return header, lines
+
+
+def shortcut_notes(by_protocol: dict[str, dict[str, AspectRanking]]) -> list[str]:
+    notes = []
+    for name, rankings in by_protocol.items():
+        flagged = [a for a, r in rankings.items() if r.shortcut_flagged]
+        if flagged:
+            notes.append(
+                f"protocol {name}: the source-lookup predictor (no audio) scores above zero and within ERM's "
+                f"CI or above on {', '.join(flagged)}: this protocol rewards the dataset shortcut there"
+            )
+    return notes
+
+
+def _md_table(header: list[str], lines: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return out + ["| " + " | ".join(cells) + " |" for cells in lines]
+
+
+def markdown(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, floors: dict, note: str) -> str:
+    """The whole report: verdicts, one table per protocol with the shortcut row, paired comparisons."""
+    lines = [f"# Domain definer per aspect (protocol `{chosen}`)", "", note, "", RULE, ""]
+    lines += [f"- {verdict(r)}" for r in by_protocol[chosen].values()]
+    lines += [""] + [f"- **{n}**" for n in shortcut_notes(by_protocol)]
+    for name, rankings in by_protocol.items():
+        protocol = next(iter(rankings.values())).protocol
+        lines += ["", f"## Protocol `{name}`: {protocol.description}", ""]
+        lines += [
+            f"Key `{protocol.key('<A>')}`; mean ± 95% CI (t) over trials; `*` selected; `!` the source-lookup "
+            "predictor scores above zero and within ERM's CI or above; blank: not logged, or undefined "
+            "(constant predictions)."
+        ]
+        lines += [""] + _md_table(*_protocol_cells(rankings))
+        for aspect, r in rankings.items():
+            lines += ["", f"### {name} / {aspect}", "", verdict(r), ""]
+            lines += _md_table(*_paired_cells(r))
+    lines += ["", "## Domain probe floors (dataset ID from val embeddings)", ""]
     lines += [
-        f"Chosen on `best/val/<ASPECT>/{metric}` only: mean ± 95% CI (t) over seeds. Candidates within "
-        f"{tolerance} of the best mean are tied; the simplest of them wins. Test/OOD and probe columns are "
-        "shown for information and never used to choose.",
+        "`probe`: accuracy of a logistic probe predicting the source dataset from each aspect's val "
+        "embedding; `Δ probe`: paired change vs ERM (`probe unmoved`: an adversary whose change covers 0). "
+        "Floors: chance (majority class) and the same probe on the MOS targets alone (no audio).",
         "",
     ]
-    if note:
-        lines += [note, ""]
-    lines += ["| aspect | selected | val " + metric + " |", "| --- | --- | --- |"]
-    for aspect, rows in ranking.items():
-        best = next(r for r in rows if r.selected)
-        lines.append(f"| {aspect} | {best.candidate.label} | {_pm(best.mean, best.ci)} |")
-    for aspect, rows in ranking.items():
-        lines += ["", f"## {aspect}", ""]
-        header = ["definer", "seeds", f"val {metric}", *columns, ""]
-        lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-        for row in rows:
-            mark = "**selected**" if row.selected else ("tied" if row.tied else "")
-            lines.append("| " + " | ".join([*_cells(row, columns), mark]) + " |")
+    header = ["aspect", "chance", "targets alone (this aspect)", "targets alone (all aspects)"]
+    lines += _md_table(
+        header, [[a, num(f["chance"]), num(f["target"]), num(f["all"])] for a, f in floors.items()]
+    )
     return "\n".join(lines) + "\n"
 
 
-def rich_tables(ranking: dict[str, list[Row]], metric: str) -> list[Table]:
-    """Narrow tables for the terminal: validation score, OOD test and the domain probe (markdown has all)."""
-    hidden = ("test/", "probe/acc", "probe/chance")  # the terminal shows the dataset-ID probe only
-    columns = [c for c in _beside_columns(ranking, metric) if not c.startswith(hidden)]
-    return [_rich_table(aspect, rows, metric, columns) for aspect, rows in ranking.items()]
-
-
-def _rich_table(aspect: str, rows: list[Row], metric: str, columns: list[str]) -> Table:
-    caption = "n: seeds, ood: test_ood, probe: dataset-ID probe on val embeddings (acc vs chance); * selected, = tied"
-    table = Table(title=f"{aspect}: {metric}, val mean ± 95% CI over seeds", caption=caption)
-    table.add_column("definer", overflow="fold")
-    table.add_column("n")
-    table.add_column(f"val {metric}", no_wrap=True)
-    family = metric.split("_", 1)[-1]
-    for column in columns:  # test_ood/utt_srcc -> ood utt (srcc, as in the title), probe/acc -> probe acc
-        table.add_column(
-            column.replace("test_ood/", "ood ")
-            .replace(f"_{family}", "")
-            .replace("dataset_", "")
-            .replace("/", " "),
-            justify="right",
-        )
-    table.add_column("")
-    for row in rows:
-        mark = "*" if row.selected else ("=" if row.tied else "")
-        cells = [escape(c) for c in _cells(row, columns)]  # labels like columns=[modality] are not markup
-        table.add_row(*cells, mark, style="bold green" if row.selected else None)
+def _rich(title: str, header: list[str], lines: list[list[str]], caption: str = "") -> Table:
+    table = Table(title=title, caption=caption or None, title_justify="left")
+    table.add_column(header[0], overflow="fold", max_width=28)
+    for column in header[1:]:
+        table.add_column(column, justify="right")
+    for cells in lines:
+        style = "bold green" if cells[-1].startswith("*") else None  # the paired tables' mark column
+        if cells[0] == SHORTCUT_LABEL:
+            style = "yellow"
+        table.add_row(*[escape(c) for c in cells], style=style)
     return table
 
 
-def heatmap(ranking: dict[str, list[Row]], metric: str, path: str | Path) -> None:
-    """Aspect x candidate heatmap of the validation mean; the selected cell is outlined."""
+def rich_tables(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, floors: dict) -> list:
+    """Narrow terminal output: one table per protocol, then the chosen protocol's paired tables."""
+    out = []
+    for name, rankings in by_protocol.items():
+        protocol = next(iter(rankings.values())).protocol
+        role = "chooses" if name == chosen else ("never chooses" if not protocol.choose_allowed else "shown")
+        caption = (
+            f"{protocol.description}; * selected, ! the shortcut scores > 0 and within ERM's CI or above"
+        )
+        out.append(_rich(f"{name} ({role}): {protocol.key('<A>')}", *_protocol_cells(rankings), caption))
+    for aspect, r in by_protocol[chosen].items():
+        f = floors.get(aspect, {})
+        caption = (
+            f"paired over seeds (+folds); probe floors: chance {num(f.get('chance', math.nan))}, "
+            f"targets alone {num(f.get('target', math.nan))}"
+        )
+        out.append(
+            _rich(f"{aspect} ({chosen}): paired vs ERM and the random control", *_paired_cells(r), caption)
+        )
+    return out
+
+
+def heatmap(rankings: dict[str, AspectRanking], path: str | Path) -> None:
+    """Aspect x candidate heatmap of the chosen protocol's mean; the selected cell is outlined."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,14 +201,10 @@ def heatmap(ranking: dict[str, list[Row]], metric: str, path: str | Path) -> Non
     import numpy as np
     from matplotlib.patches import Rectangle
 
-    labels = []
-    for rows in ranking.values():
-        for row in sorted(rows, key=lambda r: r.candidate.simplicity()):
-            if row.candidate.label not in labels:
-                labels.append(row.candidate.label)
-    aspects = list(ranking)
-    grid = np.full((len(aspects), len(labels)), np.nan)
-    cells = [(i, labels.index(r.candidate.label), r) for i, a in enumerate(aspects) for r in ranking[a]]
+    labels = [c.label for c in _labels(rankings)]
+    aspects = list(rankings)
+    grid = np.full((len(aspects), max(1, len(labels))), np.nan)
+    cells = [(i, labels.index(r.candidate.label), r) for i, a in enumerate(aspects) for r in rankings[a].rows]
     for i, j, row in cells:
         grid[i, j] = row.mean
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(labels), 1.0 + 0.6 * len(aspects)))
@@ -107,7 +216,8 @@ def heatmap(ranking: dict[str, list[Row]], metric: str, path: str | Path) -> Non
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(aspects)), aspects)
-    ax.set_title(f"val {metric}, mean over seeds (red: selected)", fontsize=9)
+    protocol = next(iter(rankings.values())).protocol
+    ax.set_title(f"{protocol.key('<A>')}, mean over seeds (red: selected)", fontsize=9)
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -1,63 +1,111 @@
-"""`aqa select SWEEP_DIR | ENTITY/PROJECT/SWEEP_ID`: best domain definer per aspect on validation data.
+"""`aqa select SWEEP_DIR | ENTITY/PROJECT/SWEEP_ID`: domain definer per aspect, every protocol side by side.
 
-Writes `selection.yaml` ({aspect: DefinerConfig fields}, for `aqa train EXP.yaml domain.selection=...`),
-`selection.md` (tables) and `selection.png` (aspect x definer heatmap).
+Writes `selection.yaml` ({aspect: {definer: DefinerConfig fields, model: swept per-aspect settings}}, for
+`aqa train EXP.yaml domain.selection=...`), `selection.md` (every protocol's table, the shortcut row, the
+paired comparisons) and `selection.png` (aspect x candidate heatmap of the chosen protocol).
 """
 
 import argparse
 import copy
+import math
 from pathlib import Path
 
+import numpy as np
 import yaml
 from rich.console import Console
 
+from aqa.config.train import SWEEPS_ROOT
 from aqa.console import make_console
-from aqa.sweep.ranking import aspects_of, goal_of, group, rank_aspect
+from aqa.sweep.protocols import DEFAULT_PROTOCOL, PROTOCOLS, get_protocol
+from aqa.sweep.ranking import AspectRanking, aspects_of, group, rank_aspect
 from aqa.sweep.records import offline_records, online_records
-from aqa.sweep.report import heatmap, markdown, rich_tables
+from aqa.sweep.report import heatmap, markdown, rich_tables, shortcut_notes, verdict
 from aqa.wandb_io import log_report, sweep_target
 
-DEFAULT_METRIC = "sys_srcc"
-DEFAULT_TOLERANCE = 0.005  # means closer than this to the best are a tie (the simpler definer wins)
+
+def selection_entry(ranking: AspectRanking) -> dict:
+    """selection.yaml's entry for one aspect: the selected candidate's definer and per-aspect model settings."""
+    if ranking.selected is None:
+        return {"definer": {"name": "none"}}
+    candidate = ranking.selected.candidate
+    entry = {"definer": copy.deepcopy(candidate.definer)}  # a fresh dict: yaml writes shared ones as anchors
+    if model := candidate.model_settings(ranking.aspect):
+        entry["model"] = model
+    return entry
+
+
+def probe_floors(records, aspects: list[str]) -> dict[str, dict[str, float]]:
+    """{aspect: {chance, target (this aspect's MOS alone), all (every aspect's MOS)}}, means over trials."""
+
+    def mean(key: str) -> float:
+        values = [r.metrics[key] for r in records if isinstance(r.metrics.get(key), int | float)]
+        values = [v for v in values if math.isfinite(v)]
+        return float(np.mean(values)) if values else math.nan
+
+    return {
+        a: {
+            "chance": mean(f"probe/{a}/dataset_chance"),
+            "target": mean(f"probe/{a}/target_floor_acc"),
+            "all": mean("probe/target_floor_acc"),
+        }
+        for a in aspects
+    }
 
 
 def select(
     source: str,
     out: str | Path | None = None,
-    metric: str = DEFAULT_METRIC,
-    tolerance: float = DEFAULT_TOLERANCE,
+    protocol: str = DEFAULT_PROTOCOL,
     console: Console | None = None,
     wandb: bool = False,
-) -> dict:
-    """Rank, write the three files into `out`, print the tables; returns {aspect: ranked rows}."""
+) -> dict[str, dict[str, AspectRanking]]:
+    """Rank under every protocol, choose under `protocol`, write the three files into `out`, print the
+    tables; returns {protocol: {aspect: AspectRanking}}."""
     console = console or make_console()
+    chosen = get_protocol(protocol)
+    if not chosen.choose_allowed:
+        raise ValueError(f"protocol {protocol!r} is an upper bound and never chooses")
     if Path(source).is_dir():
         sweep, records, failed = offline_records(source)
         out = Path(out or source)
     else:
         sweep, records, failed = online_records(source)
-        out = Path(out or Path("runs/sweeps") / source.replace("/", "-"))
+        out = Path(out or SWEEPS_ROOT / source.replace("/", "-"))
     if not records:
         raise ValueError(f"{source}: no finished trials to select from")
     candidates = group(records)
-    goal = goal_of(metric)
-    ranking = {a: rank_aspect(candidates, a, metric, goal, tolerance) for a in aspects_of(records, metric)}
-    ranking = {a: rows for a, rows in ranking.items() if rows}
-    if not ranking:
-        raise ValueError(f"{source}: no trial has best/val/<ASPECT>/{metric}")
-    # a fresh dict per aspect: yaml would write shared values as anchors
-    selection = {
-        a: copy.deepcopy(next(r for r in rows if r.selected).candidate.definer) for a, rows in ranking.items()
-    }
+    aspects = aspects_of(records)
+    by_protocol = {name: {a: rank_aspect(candidates, a, p) for a in aspects} for name, p in PROTOCOLS.items()}
+    rankings = by_protocol[protocol]
+    if not any(r.rows for r in rankings.values()):
+        hint = " (too few clips per val source? see val/<ASPECT>/within_sources and metrics.min_source_clips)"
+        raise ValueError(
+            f"{source}: no trial has a finite {chosen.key('<ASPECT>')} (protocol {protocol})"
+            + (hint if protocol == "within" else "")
+        )
+    selection = {a: selection_entry(r) for a, r in rankings.items() if r.rows}
     name = f" ({sweep['name']})" if sweep.get("name") else ""
     note = f"Source: `{source}`{name}; {len(records)} finished trials, {failed} failed."
+    varied = {
+        k for c in candidates for k, v in c.global_settings().items() if v != candidates[0].params.get(k)
+    }
+    ignored = sorted(varied)
+    if ignored:
+        note += (
+            f" Swept settings that belong to no single aspect (not in selection.yaml): {', '.join(ignored)}."
+        )
+    floors = probe_floors(records, aspects)
     out.mkdir(parents=True, exist_ok=True)
-    header = f"# aqa select {source}: best definer per aspect on best/val/<ASPECT>/{metric}\n"
+    header = f"# aqa select {source}: definer per aspect, protocol {protocol} ({chosen.key('<A>')})\n"
     (out / "selection.yaml").write_text(header + yaml.safe_dump(selection, sort_keys=False))
-    (out / "selection.md").write_text(markdown(ranking, metric, tolerance, note))
-    heatmap(ranking, metric, out / "selection.png")
-    for table in rich_tables(ranking, metric):
+    (out / "selection.md").write_text(markdown(by_protocol, protocol, floors, note))
+    heatmap({a: r for a, r in rankings.items() if r.rows}, out / "selection.png")
+    for table in rich_tables(by_protocol, protocol, floors):
         console.print(table)
+    for r in rankings.values():
+        console.print(verdict(r))
+    for line in shortcut_notes(by_protocol):
+        console.print(f"[yellow]{line}[/]")
     console.print(note)
     for file in ("selection.yaml", "selection.md", "selection.png"):
         console.print(f"wrote {out / file}")
@@ -65,12 +113,12 @@ def select(
         "selection",
         out,
         {"selection/heatmap": out / "selection.png"},
-        {"selection/ranking": [r for rows in ranking.values() for r in rows]},
+        {"selection/ranking": [row for r in rankings.values() for row in r.rows]},
         [out / "selection.yaml", out / "selection.md"],
         wandb,
         **sweep_target(source),
     )
-    return ranking
+    return by_protocol
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,13 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "source", help="an `aqa sweep` directory, or a W&B sweep path entity/project/sweep_id"
     )
-    parser.add_argument("--metric", default=DEFAULT_METRIC, help="ranked as best/val/<ASPECT>/<metric>")
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, help="tie margin on the mean")
+    choosers = [n for n, p in PROTOCOLS.items() if p.choose_allowed]
+    parser.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=choosers, help="the one that chooses")
     parser.add_argument("--out", help="output folder (default: the sweep directory)")
     parser.add_argument("--wandb", action="store_true", help="log tables, heatmap and selection.yaml to W&B")
     args = parser.parse_args(argv)
     try:
-        select(args.source, args.out, args.metric, args.tolerance, wandb=args.wandb)
+        select(args.source, args.out, args.protocol, wandb=args.wandb)
     except (ValueError, FileNotFoundError) as err:
         Console(stderr=True).print(f"[red]aqa select:[/] {err}")
         return 2

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from data_modules.atomic import atomic_write_text
+
 TERMINAL = ("finished", "failed")
 
 
@@ -44,9 +46,7 @@ class SweepLockedError(SweepDirError):
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)  # atomic: a kill never leaves half a file
+    atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")  # a kill never leaves half a file
 
 
 class SweepDir:

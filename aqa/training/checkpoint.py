@@ -7,13 +7,13 @@ and plain data only), exports are safetensors + JSON.
 import pickle
 from pathlib import Path
 
-import numpy as np
 import torch
 from omegaconf import OmegaConf
 
 from aqa.config import load_config
 from aqa.model.encoder import encoder_sample_rate
 from aqa.model.module import AQAModule
+from data_modules.manifest.columns import attach_domains
 
 
 class UnsafeCheckpointError(ValueError):
@@ -65,9 +65,5 @@ def load_checkpoint(path: str | Path, overrides: list[str] = ()) -> tuple[AQAMod
 
 def domains_from_checkpoint(module: AQAModule, table, aspects: list[str]):
     """Adds domain_<ASPECT> columns from the labels stored at training time (ids not seen then: -1)."""
-    table = table.copy()
     stored = module.domain_table or {"ids": [], "labels": {}}
-    for a in aspects:
-        lookup = dict(zip(stored["ids"], stored["labels"].get(a, []), strict=False))
-        table[f"domain_{a}"] = np.array([lookup.get(i, -1) for i in table["id"]], dtype=np.int64)
-    return table
+    return attach_domains(table, stored["ids"], stored["labels"], aspects)

@@ -1,97 +1,118 @@
-"""`aqa predict CHECKPOINT in.jsonl|in.csv|audio-dir > out.jsonl`: one JSON line per clip, every aspect on the
-original scale; deterministic windows for long audio (length-weighted mean), batched, progress on stderr."""
+"""`aqa predict CHECKPOINT in.jsonl|in.csv|audio-dir [--out out.jsonl|out.csv]`: one row per input, in input
+order, every aspect on the original scale; an input that cannot be scored gets a row whose `error` says why.
+Inputs are decoded in memory (never into the training cache); long audio is scored in deterministic
+windows (length-weighted mean). `start`/`end` or `start_time`/`end_time` (seconds) score a segment."""
 
 import argparse
+import csv
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import torch
 from rich.console import Console
 from rich.progress import Progress
 
-from aqa.metrics.rows import EvalRows, combine_windows
-from aqa.training.checkpoint import load_checkpoint
+from aqa.training.predictor import DEVICES, PRECISIONS, Predictor, clips_from_table
+from data_modules.atomic import atomic_path
+from data_modules.manifest.columns import ID, PATH
+from data_modules.manifest.readers import read_audio_list
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3"}
+OUTPUT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
 
-def input_table(source: str | Path, aspects: list[str]) -> pd.DataFrame:
-    """A prediction table (id, path, ...) from a CSV/JSONL list of files or a folder of audio."""
+def build_parser() -> argparse.ArgumentParser:
+    """Every option of `aqa predict` (the one place they are declared)."""
+    parser = argparse.ArgumentParser(prog="aqa predict", description=__doc__)
+    parser.add_argument("checkpoint", help="a .ckpt written by `aqa train`")
+    parser.add_argument(
+        "input",
+        help="a .jsonl/.csv list of files (column `path`; optional `id`, `start`/`end` or "
+        "`start_time`/`end_time` in seconds) or a folder of audio",
+    )
+    parser.add_argument("overrides", nargs="*", help="key=value overrides of the stored config")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="windows per batch (data.eval_batch_size)"
+    )
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto: the GPU when one is visible (default)"
+    )
+    parser.add_argument("--precision", choices=list(PRECISIONS), default="32", help="autocast precision")
+    parser.add_argument("--out", help="write rows to this file: .jsonl or .csv (default: JSONL on stdout)")
+    return parser
+
+
+def input_table(source: str | Path) -> pd.DataFrame:
+    """The inputs (id, path, optional start/end, ...) from a CSV/JSONL list (ids kept as written) or a
+    folder of audio (id = path relative to the folder, sorted)."""
     source = Path(source)
     if source.is_dir():
         paths = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
         if not paths:
             raise FileNotFoundError(f"no audio files ({', '.join(sorted(AUDIO_SUFFIXES))}) under {source}")
-        table = pd.DataFrame(
-            {"id": [str(p.relative_to(source)) for p in paths], "path": [str(p) for p in paths]}
-        )
-    elif source.suffix.lower() in (".jsonl", ".csv"):
-        table = pd.read_json(source, lines=True) if source.suffix.lower() == ".jsonl" else pd.read_csv(source)
-        if "path" not in table:
-            raise ValueError(f"{source}: needs a `path` column")
-        table["path"] = [
-            str(p if Path(p).is_absolute() else (source.parent / p).resolve()) for p in table["path"]
-        ]
-        table["id"] = table["id"].astype(str) if "id" in table else table["path"]
-    else:
+        return pd.DataFrame({ID: [str(p.relative_to(source)) for p in paths], PATH: [str(p) for p in paths]})
+    if source.suffix.lower() not in (".jsonl", ".csv"):
         raise ValueError(f"input must be a .jsonl/.csv list or a folder of audio, got {source}")
-    if table["id"].duplicated().any():
-        raise ValueError(f"duplicate ids in {source}: {table['id'][table['id'].duplicated()].tolist()[:5]}")
-    table["split"] = "predict"
-    table["system"] = table.get("system", table["id"]).astype(str)
-    table["dataset"] = table.get("dataset", pd.Series(["unknown"] * len(table))).astype(str)
-    for col in ("start", "end"):
-        table[col] = pd.to_numeric(table[col], errors="coerce") if col in table else np.nan
-    for a in aspects:
-        table[a] = np.nan
-        table[f"domain_{a}"] = 0
+    table = read_audio_list(source)
+    duplicated = table[ID][table[ID].duplicated()]
+    if len(duplicated):
+        raise ValueError(
+            f"{source}: duplicate ids {duplicated.tolist()[:5]} (rows without an `id` use their path: "
+            "add an `id` column to score several segments of one file)"
+        )
     return table
 
 
-@torch.inference_mode()
 def predict(
-    checkpoint: str | Path, source: str | Path, overrides: list[str] = (), batch_size: int | None = None
+    checkpoint: str | Path,
+    source: str | Path,
+    overrides: list[str] = (),
+    batch_size: int | None = None,
+    device: str = "auto",
+    precision: str = "32",
 ):
-    """Yields {"id", "path", <aspect>: score, ...} per clip, in input order."""
-    from data_modules.datamodule import AQADataModule
-
+    """Yields {"id", "path", <aspect>: score | None, ..., "error": None | why} per input, in input order."""
     overrides = list(overrides) + ([f"data.eval_batch_size={batch_size}"] if batch_size else [])
-    module, cfg, sample_rate = load_checkpoint(checkpoint, overrides)
-    aspects = list(cfg.data.aspects)
-    table = input_table(source, aspects)
-    loader = AQADataModule(cfg.data, table, sample_rate, aspects).eval_loader(table)
-    device = torch.device("cuda" if cfg.trainer.accelerator != "cpu" and torch.cuda.is_available() else "cpu")
-    module.to(device)
-    rows = EvalRows()
+    table = input_table(source)
+    predictor = Predictor.load(checkpoint, device=device, precision=precision, overrides=overrides)
     with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("scoring", total=len(loader))
-        for batch in loader:
-            on_device = batch | {"audio": batch["audio"].to(device), "lengths": batch["lengths"].to(device)}
-            rows.add(batch, module.predict_step(on_device, 0)["preds"])
+        task = progress.add_task("scoring", total=len(table))
+        for row in predictor.predict_clips(clips_from_table(table)):
             progress.advance(task)
-    if not rows.ids:
-        raise ValueError(f"no usable audio in {source}: every clip was skipped (see the warning above)")
-    clips = combine_windows(rows.frame(aspects), aspects).set_index("id")
-    for clip_id, path in zip(table["id"], table["path"], strict=True):
-        if clip_id not in clips.index:
-            continue  # unusable clip: reported by the data module on stderr
-        yield {"id": clip_id, "path": path} | {
-            a: round(float(clips.at[clip_id, f"pred_{a}"]), 4) for a in aspects
-        }
+            yield row
+
+
+@contextmanager
+def _writer(out: str | None):
+    """`write(row)` to stdout (JSONL) or to `out` (.jsonl/.csv by extension; the file appears when done)."""
+    if out is None:
+        yield lambda row: sys.stdout.write(json.dumps(row) + "\n")
+        return
+    fmt = OUTPUT_FORMATS.get(Path(out).suffix.lower())
+    if fmt is None:
+        raise ValueError(f"--out {out}: use a .jsonl or .csv file name")
+    with atomic_path(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        if fmt == "jsonl":
+            yield lambda row: f.write(json.dumps(row) + "\n")
+        else:
+            writer = None
+
+            def write(row):
+                nonlocal writer
+                if writer is None:
+                    writer = csv.DictWriter(f, fieldnames=list(row))
+                    writer.writeheader()
+                writer.writerow(row)
+
+            yield write
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="aqa predict", description=__doc__)
-    parser.add_argument("checkpoint")
-    parser.add_argument(
-        "input", help="a .jsonl/.csv list of files (column `path`, optional `id`) or a folder"
-    )
-    parser.add_argument("overrides", nargs="*", help="key=value overrides of the stored config")
-    parser.add_argument("--batch-size", type=int, default=None)
-    args = parser.parse_args(argv)
-    for line in predict(args.checkpoint, args.input, args.overrides, args.batch_size):
-        sys.stdout.write(json.dumps(line) + "\n")
+    args = build_parser().parse_args(argv)
+    rows = predict(args.checkpoint, args.input, args.overrides, args.batch_size, args.device, args.precision)
+    with _writer(args.out) as write:
+        for row in rows:
+            write(row)
     return 0

@@ -13,7 +13,7 @@ def finite(metrics: dict) -> dict:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}
 
 
-COLUMNS = ("utt_srcc", "utt_lcc", "utt_mse", "sys_srcc", "sys_lcc", "sys_ktau", "sys_mse")
+COLUMNS = ("utt_srcc", "within_srcc", "utt_lcc", "utt_mse", "sys_srcc", "sys_lcc", "sys_ktau", "sys_mse")
 
 
 def print_metric_table(metrics: dict, aspects: list[str], console: Console | None = None) -> None:

@@ -5,6 +5,8 @@ import secrets
 import time
 from pathlib import Path
 
+from aqa.config.train import RUNS_ROOT
+
 RUN_DIR_ENV = "AQA_RUN_DIR"
 
 
@@ -22,7 +24,7 @@ def resolve_run_dir(cfg) -> Path:
         path = Path(cfg.run.resume).resolve().parent.parent
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = Path("runs") / f"{cfg.run.name}-{stamp}-{secrets.token_hex(2)}"
+        path = RUNS_ROOT / f"{cfg.run.name}-{stamp}-{secrets.token_hex(2)}"
     path = path.resolve()
     os.environ[RUN_DIR_ENV] = str(path)
     path.mkdir(parents=True, exist_ok=True)

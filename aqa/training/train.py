@@ -11,10 +11,11 @@ import lightning as L
 import numpy as np
 import torch.distributed as dist
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 from omegaconf import OmegaConf
 
 from aqa.config import load_config, save_config
+from aqa.metrics.shortcut import shortcut_metrics
 from aqa.model.encoder import encoder_sample_rate
 from aqa.model.module import AQAModule
 from aqa.training.evaluate import evaluate_splits
@@ -47,12 +48,20 @@ def target_stats(table, aspects: list[str], train_split: str) -> tuple[list[floa
     return mean, [s if s > 1e-6 else 1.0 for s in std]
 
 
-def attach_domains(table, labels: dict[str, np.ndarray], aspects: list[str]):
-    """Adds int64 columns domain_<ASPECT> (the datamodule turns them into batch['domains'])."""
-    table = table.copy()
-    for a in aspects:
-        table[f"domain_{a}"] = np.asarray(labels.get(a, np.zeros(len(table))), dtype=np.int64)
-    return table
+def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
+    """-> (data module, DomainLabels, (target mean, std)), all fitted on the usable rows: the data module
+    drops unusable clips first, so a source whose train clips were all skipped counts no domain."""
+    from aqa.definers.labels import fit_domain_labels  # noqa: PLC0415 (heavy: sklearn)
+    from data_modules.datamodule import AQADataModule
+    from data_modules.manifest import load_table
+    from data_modules.manifest.columns import attach_domains
+
+    aspects = list(cfg.data.aspects)
+    datamodule = AQADataModule(cfg.data, load_table(cfg.data), sample_rate, aspects)
+    datamodule.setup()  # checks every clip once (cached) and drops the unusable ones
+    domains = fit_domain_labels(cfg, datamodule.table, run_dir, sample_rate)
+    datamodule.table = attach_domains(datamodule.table, domains.ids, domains.labels, aspects)
+    return datamodule, domains, target_stats(datamodule.table, aspects, cfg.data.train_split)
 
 
 def train(cfg) -> dict:
@@ -68,19 +77,16 @@ def train(cfg) -> dict:
 
 
 def _train(cfg) -> dict:
-    from aqa.definers.labels import fit_domain_labels  # noqa: PLC0415 (heavy: sklearn)
-    from data_modules.datamodule import AQADataModule
-    from data_modules.manifest import load_table
+    from data_modules.manifest.columns import domain_column
+    from data_modules.validate import system_level_warnings
 
     started = time.time()
     run_dir = resolve_run_dir(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     aspects = list(cfg.data.aspects)
     sample_rate = encoder_sample_rate(cfg.model.encoder)
-    table = load_table(cfg.data)
-    domains = fit_domain_labels(cfg, table, run_dir, sample_rate)
-    table = attach_domains(table, domains.labels, aspects)
-    mean, std = target_stats(table, aspects, cfg.data.train_split)
+    datamodule, domains, (mean, std) = fit_on_usable(cfg, run_dir, sample_rate)
+    table = datamodule.table
     module = AQAModule(
         OmegaConf.to_container(cfg, resolve=True),
         num_domains=dict(domains.num_domains),
@@ -92,9 +98,10 @@ def _train(cfg) -> dict:
     module.domain_state = domains.state_dict()
     module.domain_table = {
         "ids": table["id"].tolist(),
-        "labels": {a: table[f"domain_{a}"].tolist() for a in aspects},
+        "labels": {a: table[domain_column(a)].tolist() for a in aspects},
     }
-    datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
+    for message in system_level_warnings(table, [cfg.data.val_split, *cfg.data.eval_splits]):
+        rank_zero_warn(f"[aqa] {message}")
     trainer, best = build_trainer(cfg, run_dir)
     trainer.callbacks.append(LabelAgreement(domains.digest()))
     if trainer.is_global_zero:
@@ -107,6 +114,10 @@ def _train(cfg) -> dict:
     best_path = trainer.checkpoint_callback.best_model_path or None
     module.collect_features = True
     metrics = evaluate_splits(trainer, module, datamodule, ckpt_path=best_path)
+    # the source-lookup reference, scored on the same clips: what the source alone earns on each key
+    metrics |= shortcut_metrics(
+        table, aspects, module.eval_clips, cfg.data.train_split, cfg.metrics.min_source_clips
+    )
     val_clips = module.eval_clips.get("val")
     metrics |= best.best
     if val_clips is not None:

@@ -9,12 +9,13 @@ never see partial files; two writers of one key write the same bytes.
 import hashlib
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from data_modules.audio.decode import AudioError, check_waveform, decode
+from data_modules.atomic import atomic_path
+from data_modules.audio.decode import check_waveform, decode
+from data_modules.audio.errors import AudioError
 
 VERSION = 1  # bump when decoding changes, so old entries are not reused
 
@@ -68,12 +69,5 @@ class AudioCache:
         return int(self.load(path, start, end, mmap=True).shape[0])
 
     def _write(self, target: Path, write) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(target) as tmp, open(tmp, "wb") as f:
+            write(f)

@@ -1,22 +1,19 @@
 """Decode one clip: soundfile (wav/flac/ogg/opus/mp3) -> mono float32 at the target rate (soxr)."""
 
 import math
+import os
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-
-class AudioError(ValueError):
-    """A file that cannot be used: missing, unreadable, empty, silent or with NaN/inf samples."""
-
-    def __init__(self, reason: str, path: str, detail: str = ""):
-        self.reason, self.path = reason, path
-        super().__init__(f"{reason}: {path}" + (f" ({detail})" if detail else ""))
+from data_modules.audio.errors import MIN_SAMPLES, AudioError
 
 
 def decode(path: str, sample_rate: int, start: float = math.nan, end: float = math.nan) -> np.ndarray:
     """(T,) float32 mono at `sample_rate`; `start`/`end` in seconds (NaN = file start / end)."""
+    if not os.path.isfile(path):  # libsndfile reports a missing file as an opening error
+        raise AudioError("missing_file", path)
     try:
         with sf.SoundFile(path) as f:
             rate = f.samplerate
@@ -29,14 +26,16 @@ def decode(path: str, sample_rate: int, start: float = math.nan, end: float = ma
         raise AudioError("missing_file", path) from None
     except (sf.LibsndfileError, RuntimeError, ValueError) as err:
         raise AudioError("unreadable", path, str(err)) from None
-    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    return to_mono(data, rate, sample_rate)
+
+
+def to_mono(data: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
+    """(T,) or (T, C) samples at `rate` -> (T',) float32 mono at `sample_rate` (channel mean, soxr HQ)."""
+    data = np.asarray(data, dtype=np.float32)
+    mono = data if data.ndim == 1 else data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != sample_rate and len(mono):
         mono = soxr.resample(mono, rate, sample_rate, quality="HQ")
     return np.ascontiguousarray(mono, dtype=np.float32)
-
-
-# HuBERT/MERT's conv front end needs 400 samples for its first frame; shorter clips crash the conv stack
-MIN_SAMPLES = 400
 
 
 def check_waveform(wav: np.ndarray, path: str, silence: float = 1e-6) -> None:

@@ -8,14 +8,13 @@ settings, whatever the number of worker processes (every clip has its own child 
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from data_modules.atomic import atomic_path
 from data_modules.corpus import recipe
 from data_modules.corpus.config import CorpusConfig
 from data_modules.corpus.degrade import LEVEL, degrade, normalise
@@ -28,7 +27,7 @@ MANIFEST = "manifest.jsonl"
 TRUTH = "truth.csv"
 MARKER = "corpus.json"  # written last: its presence means the folder is complete
 TRUTH_COLUMNS = [
-    "id", "family", "seconds", "layers", "density", "expressiveness", "severity",
+    "id", "family", "level", "template", "seconds", "layers", "density", "expressiveness", "severity",
     "snr_db", "drive_db", "cutoff_hz", "bits", "PQ_true", "PC_true", "CE_true", "CU_true",
 ]  # fmt: skip
 
@@ -90,17 +89,14 @@ def generate_corpus(out_dir, cfg: CorpusConfig, workers: int | None = None) -> P
         raise FileExistsError(
             f"{out_dir} exists and does not hold a corpus of these settings; remove it first"
         )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        _write(tmp, cfg, workers)
-        try:
-            os.replace(tmp, out_dir)  # replaces an empty folder; fails on a non-empty one
-        except OSError:
-            if not is_complete(out_dir, cfg):  # someone else finished the same corpus first: fine
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_path(
+            out_dir, directory=True
+        ) as tmp:  # replaces an empty folder; fails on a non-empty one
+            _write(tmp, cfg, workers)
+    except OSError:
+        if not is_complete(out_dir, cfg):  # someone else finished the same corpus first: fine
+            raise
     return out_dir / MANIFEST
 
 

@@ -3,7 +3,7 @@
 Change anything here (or in the synthesis) and bump `VERSION`: it is part of the cache key.
 """
 
-VERSION = 2
+VERSION = 3
 
 # Source datasets of train/val/test -> mean degradation severity of their clips (0 clean .. 1 worst).
 # The sources differ in quality, so their acoustic fingerprint (fingerprints.py) predicts PQ: shortcut 1.
@@ -15,10 +15,12 @@ DATASET_SEVERITY = {
     "ember": 0.30,
 }
 OOD_DATASET = "fjord"  # unseen source of `test_ood`: new fingerprint, severity independent of source
+HELDOUT_DATASET = "garnet"  # a second unseen source, made the same way: `val_ood` (held-out validation)
+OOD_SPLITS = {"val_ood": HELDOUT_DATASET, "test_ood": OOD_DATASET}  # split -> its only (unseen) source
 
 # Hidden generator families (no manifest column names them), shared across datasets. In train/val/test a
 # family sets how expressive its content is (Beta(a, b) of `expressiveness`), so its fingerprint predicts
-# CE: shortcut 2. In test_ood every family draws from the same Beta.
+# CE: shortcut 2. In the OOD splits every family draws from the same Beta.
 FAMILY_EXPRESSIVENESS = {
     "comb": (6.0, 2.0),
     "buzz": (2.0, 6.0),
@@ -29,10 +31,13 @@ OOD_EXPRESSIVENESS = (1.5, 1.5)
 MODALITIES = ("music", "speech", "sound")
 
 # Systems are nested in datasets and never shared between splits: system j of each in-domain dataset
-# goes to SYSTEM_SPLITS[j]; the OOD dataset has OOD_SYSTEMS systems, all in `test_ood`.
+# goes to SYSTEM_SPLITS[j]. Each OOD source has one system per (family, quality level): system j has
+# family j mod 3 and level j // 3. OOD clips come in matched triplets: one template (factors and ratings)
+# rendered once in each family at the same level, so every family of an OOD split has the same MOS values
+# and neither the source nor the family carries rank information there (by construction, at every seed).
 SYSTEM_SPLITS = ("train", "train", "train", "val", "test")
-OOD_SYSTEMS = 6  # twice the number of families: systems j and j + 3 share a family
-SPLIT_SHARE = {"val": 0.10, "test": 0.10, "test_ood": 0.15}  # of all clips; train gets the rest
+OOD_LEVEL_SEVERITY = (0.15, 0.50, 0.85)  # mean severity of the OOD systems of each quality level
+SPLIT_SHARE = {"val": 0.10, "test": 0.10, "val_ood": 0.10, "test_ood": 0.15}  # of all clips; train: the rest
 
 SYSTEM_SEVERITY_SD = 0.07  # spread of system means around their dataset's mean
 CLIP_SEVERITY_SD = 0.17  # spread of clips around their system's mean

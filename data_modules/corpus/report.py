@@ -10,21 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from data_modules.corpus import recipe
+from data_modules.stats import eta_squared
 
 MANIFEST = "manifest.jsonl"
 TRUTH = "truth.csv"
-
-
-def eta_squared(values, groups) -> float:
-    """Share of the variance of `values` explained by group means (one-way ANOVA SS_between / SS_total)."""
-    frame = pd.DataFrame({"v": np.asarray(values, dtype=float), "g": np.asarray(groups)})
-    total = ((frame["v"] - frame["v"].mean()) ** 2).sum()
-    if total == 0:
-        return 0.0
-    means = frame.groupby("g")["v"].transform("mean")
-    return float(((means - frame["v"].mean()) ** 2).sum() / total)
 
 
 def load_corpus(corpus_dir) -> pd.DataFrame:
@@ -40,10 +32,9 @@ def load_corpus(corpus_dir) -> pd.DataFrame:
 
 
 def shortcut_table(clips: pd.DataFrame) -> pd.DataFrame:
-    """eta^2 per aspect (rows) of: train MOS by dataset, by hidden family and by system; test_ood MOS by
-    family; and the R^2 of the MOS explained by the true score (the genuine signal), on train."""
+    """eta^2 per aspect (rows) of: train MOS by dataset, by hidden family and by system; each OOD split's
+    MOS by family; and the R^2 of the MOS explained by the true score (the genuine signal), on train."""
     train = clips[clips["split"] == "train"]
-    ood = clips[clips["split"] == "test_ood"]
     rows = {}
     for aspect in recipe.ASPECTS:
         mos, truth = train[aspect].to_numpy(float), train[f"{aspect}_true"].to_numpy(float)
@@ -51,14 +42,47 @@ def shortcut_table(clips: pd.DataFrame) -> pd.DataFrame:
             "train|dataset": eta_squared(mos, train["dataset"]),
             "train|family": eta_squared(mos, train["family"]),
             "train|system": eta_squared(mos, train["system"]),
-            "test_ood|family": eta_squared(ood[aspect], ood["family"]) if len(ood) else float("nan"),
-            "train R2 true": float(np.corrcoef(mos, truth)[0, 1] ** 2) if len(train) > 1 else float("nan"),
         }
+        for split in recipe.OOD_SPLITS:
+            ood = clips[clips["split"] == split]
+            rows[aspect][f"{split}|family"] = eta_squared(ood[aspect], ood["family"]) if len(ood) else np.nan
+        rows[aspect]["train R2 true"] = (
+            float(np.corrcoef(mos, truth)[0, 1] ** 2) if len(train) > 1 else np.nan
+        )
+    return pd.DataFrame(rows).T
+
+
+LOOKUP_SPLITS = ("val", "test", *recipe.OOD_SPLITS)
+
+
+def lookup_srcc(clips: pd.DataFrame, grouping: str, split: str, aspect: str) -> float:
+    """Utterance SRCC on `split` of the predictor that outputs each `grouping` value's mean train MOS (a
+    value unseen in train: the global train mean). Constant predictions rank nothing: 0."""
+    train, rows = clips[clips["split"] == "train"], clips[clips["split"] == split]
+    means = train.groupby(grouping)[aspect].mean()
+    pred = rows[grouping].map(means).fillna(train[aspect].mean()).to_numpy(float)
+    if len(rows) < 2 or np.ptp(pred) == 0 or np.ptp(rows[aspect]) == 0:
+        return 0.0
+    return float(stats.spearmanr(pred, rows[aspect])[0])
+
+
+def lookup_table(clips: pd.DataFrame) -> pd.DataFrame:
+    """Utterance SRCC per aspect (rows) of a source-lookup and a hidden-family-lookup predictor (train
+    means) on each evaluated split: what the two planted shortcuts earn there without any audio."""
+    rows = {
+        aspect: {
+            f"{split}|{name}": lookup_srcc(clips, column, split, aspect)
+            for split in LOOKUP_SPLITS
+            for name, column in (("source", "dataset"), ("family", "family"))
+        }
+        for aspect in recipe.ASPECTS
+    }
     return pd.DataFrame(rows).T
 
 
 def format_report(clips: pd.DataFrame) -> str:
-    counts = clips["split"].value_counts().reindex(["train", "val", "test", "test_ood"]).fillna(0).astype(int)
+    splits = ["train", "val", "test", *recipe.OOD_SPLITS]
+    counts = clips["split"].value_counts().reindex(splits).fillna(0).astype(int)
     systems = clips.groupby("split")["system"].nunique().reindex(counts.index).fillna(0).astype(int)
     lines = [
         "clips per split:   " + "  ".join(f"{s}={c}" for s, c in counts.items()),
@@ -66,6 +90,9 @@ def format_report(clips: pd.DataFrame) -> str:
         "",
         "eta^2 of MOS explained by a grouping (R2 true: squared correlation of MOS with the true score)",
         shortcut_table(clips).to_string(float_format=lambda v: f"{v:.3f}"),
+        "",
+        "utterance SRCC of a lookup of each source's / hidden family's mean train MOS (no audio; constant = 0)",
+        lookup_table(clips).to_string(float_format=lambda v: f"{v:+.3f}"),
     ]
     return "\n".join(lines)
 

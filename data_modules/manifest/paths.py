@@ -11,11 +11,11 @@ def resolve_path(path: str, base: Path, root: str | None) -> str:
     if path == PLACEHOLDER or path.startswith(PLACEHOLDER + "/"):
         if root is None:
             return path  # left as is: `validate` reports these files as missing and suggests data.root
-        return str(Path(root).expanduser() / path[len(PLACEHOLDER) + 1 :])
+        return str((Path(root).expanduser() / path[len(PLACEHOLDER) + 1 :]).absolute())
     p = Path(path).expanduser()
     if p.is_absolute():
         return str(p)
-    return str((Path(root).expanduser() if root is not None else base) / p)
+    return str(((Path(root).expanduser() if root is not None else base) / p).absolute())
 
 
 def dataset_from_path(path: str) -> str | None:

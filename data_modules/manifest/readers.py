@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data_modules.manifest.columns import DATASET, ID, PATH, SEGMENT_ALIASES, SPLIT, SYSTEM
 from data_modules.manifest.paths import PLACEHOLDER, dataset_from_path, resolve_path
 
 FORMATS = ("generic", "audiomos2025_track2", "aes", "musiceval")
@@ -33,22 +34,43 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    """CSV or JSONL rows with `start_time`/`end_time` read as `start`/`end`. Ids, paths and names stay the
+    strings written (`"001"` and `"1e3"` are not numbers); everything else is parsed and checked later."""
     if path.suffix.lower() in (".jsonl", ".json"):
-        return _read_jsonl(path)
-    # ids and paths stay strings; everything else is parsed by pandas and checked later
-    return pd.read_csv(path, dtype={"id": str, "path": str, "split": str, "system": str, "dataset": str})
+        table = _read_jsonl(path)
+    else:
+        table = pd.read_csv(path, dtype={c: str for c in (ID, PATH, SPLIT, SYSTEM, DATASET)})
+    for alias, column in SEGMENT_ALIASES.items():
+        if alias in table.columns:
+            if column in table.columns:
+                raise FormatError(f"{path}: has both `{column}` and `{alias}`; keep one")
+            table = table.rename(columns={alias: column})
+    return table
 
 
 def read_generic(manifest: Path, root: str | None) -> pd.DataFrame:
     """The generic CSV/JSONL: `id`, `path` (absolute or relative to the manifest folder), aspects, extras."""
     table = _read_table(manifest)
-    missing = [c for c in ("id", "path") if c not in table.columns]
+    missing = [c for c in (ID, PATH) if c not in table.columns]
     if missing:
         raise FormatError(
             f"{manifest}: generic manifest lacks column(s) {missing}; has {list(table.columns)}"
         )
-    table["id"] = table["id"].astype(str)
-    table["path"] = [resolve_path(p, manifest.parent, root) for p in table["path"].astype(str)]
+    table[ID] = table[ID].astype(str)
+    table[PATH] = [resolve_path(p, manifest.parent, root) for p in table[PATH].astype(str)]
+    return table
+
+
+def read_audio_list(listing: Path, root: str | None = None) -> pd.DataFrame:
+    """Files to score (CSV/JSONL, the generic layout without targets): `path`, optional `id` (default: the
+    path as written), `start`/`end` or `start_time`/`end_time` (seconds), any other column. Row order kept."""
+    table = _read_table(listing)
+    if PATH not in table.columns:
+        raise FormatError(f"{listing}: needs a `{PATH}` column; has {list(table.columns)}")
+    if ID not in table.columns:
+        table.insert(0, ID, table[PATH].astype(str))
+    table[ID] = table[ID].astype(str)
+    table[PATH] = [resolve_path(p, listing.parent, root) for p in table[PATH].astype(str)]
     return table
 
 

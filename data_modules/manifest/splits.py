@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 OOD = "test_ood"
+HELDOUT = "val_ood"  # sources held out of training, for validation (data.heldout_sources)
 
 
 class SplitError(ValueError):
@@ -73,3 +74,21 @@ def _held_out(table: pd.DataFrame, datasets: list[str], systems: list[str]) -> p
             raise SplitError(f"held-out {column}(s) {unknown} not found in the manifest's `{column}` column")
         held |= table[column].astype(str).isin(names)
     return held
+
+
+def hold_out_sources(
+    table: pd.DataFrame, split: pd.Series, sources: list[str], moved: list[str]
+) -> pd.Series:
+    """`split` with the rows of datasets `sources` that are in a split of `moved` (train, val) set to
+    `val_ood`: those sources are never trained on and validate as unseen sources."""
+    if not sources:
+        return split
+    unknown = sorted(set(sources) - set(table["dataset"].astype(str)))
+    if unknown:
+        raise SplitError(
+            f"data.heldout_sources {unknown} not found in the manifest's `dataset` column "
+            f"(datasets: {sorted(set(table['dataset'].astype(str)))})"
+        )
+    split = split.copy()
+    split[table["dataset"].astype(str).isin(sources) & split.isin(moved)] = HELDOUT
+    return split

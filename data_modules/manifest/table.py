@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 
 from data_modules.manifest.aspects import find_aspect_column, is_rating_list, mean_rating
+from data_modules.manifest.columns import CORE
 from data_modules.manifest.errors import ManifestError, Problem
 from data_modules.manifest.readers import READERS, FormatError, detect_format
-from data_modules.manifest.splits import assign_splits
-
-CORE = ["id", "path", "split", "system", "dataset", "start", "end"]
+from data_modules.manifest.splits import assign_splits, hold_out_sources
 
 
 def manifest_source(cfg_data) -> tuple[Path, str]:
@@ -60,7 +59,9 @@ def read_manifest(cfg_data) -> tuple[pd.DataFrame, list[Problem]]:
     _check_segments(table, problems)
     for i in np.flatnonzero(table["id"].duplicated(keep=False).to_numpy()):
         problems.append(_problem(table, i, "duplicate_id", f"id {table['id'][i]!r} appears more than once"))
-    table["split"] = assign_splits(table, cfg_data.split)
+    split = assign_splits(table, cfg_data.split)
+    moved = [cfg_data.train_split, cfg_data.val_split]
+    table["split"] = hold_out_sources(table, split, list(cfg_data.heldout_sources), moved)
     return table[CORE + [c for c in table.columns if c not in CORE]], problems
 
 

@@ -36,6 +36,8 @@ def test_quickstart_runs_sweep_and_selection(tmp_path, tiny_overrides):
     assert sorted(t.params["domain.definer"]["name"] for t in trials) == ["dataset", "none"]
     assert all(t.state == "finished" for t in trials)
     selection = yaml.safe_load((tmp_path / "sweep" / "selection.yaml").read_text())
-    assert selection and {s["name"] for s in selection.values()} <= {"none", "dataset"}
+    assert selection and {s["definer"]["name"] for s in selection.values()} <= {"none", "dataset"}
     table = (tmp_path / "sweep" / "selection.md").read_text()
-    assert "test_ood/utt_srcc" in table and "probe/acc" in table
+    for protocol in ("within", "heldout", "pooled", "oracle"):
+        assert f"## Protocol `{protocol}`" in table
+    assert "source lookup (shortcut)" in table and "Δ vs ERM" in table

@@ -65,7 +65,7 @@ def test_unusable_audio_is_skipped_and_counted(manifest, data_cfg, caplog, kind)
 def test_too_many_skips_is_an_error_naming_the_file(manifest, data_cfg, kind):
     _, path, bad = manifest
     with pytest.raises(
-        DataError, match=rf"1 {kind} > data.max_skip_fraction=0.05.*id c0 \({kind}\): .*c0\.wav"
+        DataError, match=rf"1 {kind} \(.*\) > data.max_skip_fraction=0.05.*id c0 \({kind}\): .*c0\.wav"
     ):
         _setup(data_cfg(bad(kind)))
 

@@ -60,6 +60,29 @@ def test_validate_reports_counts_and_first_rows(experiment, capsys):
     assert "too_many_skips" in out  # 2 of 10 > 0.05
 
 
+def test_validate_counts_too_short_clips_as_skips(experiment, capsys):
+    """A clip under the encoder's 400 samples is a counted skip in the report, not a KeyError."""
+    path, _, overrides = experiment
+    sf.write(path.parent / "audio/c3.wav", np.full(SR // 100, 0.1), SR)  # 10 ms: 240 samples at 24 kHz
+    assert aqa(["validate", str(path), *overrides, "data.max_skip_fraction=0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "│ too_short" in out and "skipped (counted)" in out
+    assert f"row 3 (id c3, file {path.parent}/audio/c3.wav): audio is shorter than" in out
+    assert "1 clip(s) would be skipped; OK for training" in out
+
+
+def test_every_skip_reason_has_a_message_and_effect():
+    from data_modules.audio import SKIP_REASONS, AudioError
+    from data_modules.audio.errors import SKIP, WARN
+
+    assert {"missing_file", "unreadable", "empty", "too_short", "non_finite", "silent", "no_mos"} <= set(
+        SKIP_REASONS
+    )
+    assert all(r.message and r.effect in (SKIP, WARN) for r in SKIP_REASONS.values())
+    with pytest.raises(ValueError, match="unknown skip reason 'made_up'"):
+        AudioError("made_up", "x.wav")
+
+
 def test_validate_missing_aspect(experiment, capsys):
     path, _, overrides = experiment
     assert aqa(["validate", str(path), *overrides, "data.aspects=[PQ,CU]"]) == 1
@@ -81,7 +104,10 @@ def test_prepare_stops_on_too_many_skips(experiment, capsys):
     path, _, overrides = experiment
     (path.parent / "audio/c0.wav").write_bytes(b"junk")
     assert aqa(["prepare", str(path), *overrides]) == 1
-    assert "1 unreadable > data.max_skip_fraction=0.05" in capsys.readouterr().out
+    assert (
+        "1 unreadable (audio file cannot be decoded: corrupt or unsupported format) > data.max_skip"
+        in capsys.readouterr().out
+    )
 
 
 def test_validate_published_manifest_without_root_hints_at_it(tmp_path, tiny_overrides, capsys):
@@ -92,3 +118,28 @@ def test_validate_published_manifest_without_root_hints_at_it(tmp_path, tiny_ove
     out = capsys.readouterr().out
     assert "│ missing_file   │ 250" in out
     assert "audio file not found (set data.root to replace /your_path)" in out
+
+
+def test_system_level_warnings():
+    import pandas as pd
+
+    from data_modules.validate import system_level_warnings
+
+    def table(split, systems, datasets):
+        return pd.DataFrame({"split": split, "system": systems, "dataset": datasets})
+
+    one_per_source = table("val", [f"d{i}" for i in range(6)], [f"d{i}" for i in range(6)])
+    (message,) = system_level_warnings(one_per_source, ["val", "test"])
+    assert "'val'" in message and "correlation across source means" in message
+    few = table("test", ["a", "b", "c", "a"], ["d0"] * 4)
+    (message,) = system_level_warnings(few, ["test"])
+    assert "3 system(s)" in message
+    fine = table("val", [f"s{i}" for i in range(10)], [f"d{i % 2}" for i in range(10)])
+    assert system_level_warnings(fine, ["val", "val"]) == []
+
+
+def test_validate_warns_about_degenerate_system_metrics(experiment, capsys):
+    path, _, overrides = experiment
+    assert aqa(["validate", str(path), *overrides]) == 0  # a warning, not an error
+    out = capsys.readouterr().out
+    assert "warning:" in out and "split 'val' has" in out  # 3 val systems

@@ -9,7 +9,7 @@ from data_modules.audio import decode
 from data_modules.datamodule import AQADataModule
 from data_modules.manifest import load_table
 from data_modules.usable import DataError
-from data_modules.windows import combine_windows
+from data_modules.windows import window_mean
 
 SR = 16000
 
@@ -37,7 +37,10 @@ def test_train_batches_follow_the_contract(mixed_manifest, data_cfg):
         for row, id_ in enumerate(batch["ids"]):
             clip = table[table["id"] == id_].iloc[0]
             assert batch["targets"][row].tolist() == [clip["PQ"], clip["CE"]]
-            assert batch["domains"][row].tolist() == [clip["domain_PQ"], 0]  # no domain_CE column -> 0
+            assert batch["domains"][row].tolist() == [
+                clip["domain_PQ"],
+                -1,
+            ]  # no domain_CE column -> -1 (unknown)
             assert batch["systems"][row] == clip["system"]
             assert batch["audio"][row, batch["lengths"][row] :].abs().sum() == 0  # zero padding
         real = batch["lengths"].sum().item()
@@ -75,7 +78,7 @@ def _clip_scores(loader):
         for id_, w, weight, f in zip(batch["ids"], batch["window"].tolist(), batch["weight"].tolist(), feats):
             rows.setdefault(id_, {})[w] = (weight, f.numpy())
     return {
-        id_: combine_windows(np.stack([f for _, f in w.values()]), np.array([wt for wt, _ in w.values()]))
+        id_: window_mean(np.stack([f for _, f in w.values()]), np.array([wt for wt, _ in w.values()]))
         for id_, w in rows.items()
     }
 

@@ -111,3 +111,36 @@ def test_problems_are_listed_with_row_and_file(tmp_path, data_cfg):
     ).to_csv(tmp_path / "m.csv", index=False)
     with pytest.raises(ManifestError, match=r"row 1 \(id a, file .*b\.wav\).*more than once"):
         load_table(data_cfg(tmp_path / "m.csv"))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_audio_list_keeps_ids_as_written_and_reads_segment_aliases(tmp_path, suffix):
+    from data_modules.manifest.readers import read_audio_list
+
+    rows = pd.DataFrame(
+        {"id": ["001", "1e3", "x"], "path": ["a.wav", "/abs/b.wav", "c.wav"], "start_time": [0.5, 1, None]}
+    )
+    listing = tmp_path / f"in{suffix}"
+    if suffix == ".csv":
+        rows.to_csv(listing, index=False)
+    else:
+        rows.to_json(listing, orient="records", lines=True)
+    table = read_audio_list(listing)
+    assert table["id"].tolist() == ["001", "1e3", "x"]
+    assert table["path"].tolist() == [str(tmp_path / "a.wav"), "/abs/b.wav", str(tmp_path / "c.wav")]
+    assert table["start"].tolist()[:2] == [0.5, 1.0] and "start_time" not in table
+
+
+def test_generic_manifest_reads_start_time_and_refuses_both_names(tmp_path):
+    from data_modules.manifest import FormatError
+    from data_modules.manifest.readers import read_generic
+
+    path = tmp_path / "m.csv"
+    pd.DataFrame({"id": ["007"], "path": ["a.wav"], "start_time": [1.0], "end_time": [2.0]}).to_csv(
+        path, index=False
+    )
+    table = read_generic(path, None)
+    assert table[["id", "start", "end"]].values.tolist() == [["007", 1.0, 2.0]]
+    pd.DataFrame({"id": ["1"], "path": ["a.wav"], "end": [1.0], "end_time": [2.0]}).to_csv(path, index=False)
+    with pytest.raises(FormatError, match="both `end` and `end_time`"):
+        read_generic(path, None)

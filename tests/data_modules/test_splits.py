@@ -71,3 +71,23 @@ def test_split_column_wins_and_hold_outs_still_apply(tmp_path, data_cfg):
 def test_unknown_hold_out_name_is_an_error(tmp_path, data_cfg):
     with pytest.raises(SplitError, match="sysX"):
         load_table(data_cfg(_manifest(tmp_path), "data.split.ood_systems=[sysX]"))
+
+
+def test_heldout_sources_become_val_ood(tmp_path, data_cfg):
+    table = load_table(data_cfg(_manifest(tmp_path), "data.heldout_sources=[d1]"))
+    plain = load_table(data_cfg(tmp_path / "m.csv"))
+    held = (plain["dataset"] == "d1") & plain["split"].isin(["train", "val"])
+    assert held.any() and (table.loc[held, "split"] == "val_ood").all()
+    assert table.loc[~held, "split"].equals(plain.loc[~held, "split"])  # test rows and other sources stay
+    assert not ((table["dataset"] == "d1") & table["split"].isin(["train", "val"])).any()
+
+
+def test_heldout_sources_as_a_sweep_value(tmp_path, data_cfg):
+    """The W&B agent passes a list value as Python's text of it: data.heldout_sources=['d2']."""
+    table = load_table(data_cfg(_manifest(tmp_path), "data.heldout_sources=['d2']"))
+    assert set(table.loc[table["split"] == "val_ood", "dataset"]) == {"d2"}
+
+
+def test_unknown_heldout_source_is_an_error(tmp_path, data_cfg):
+    with pytest.raises(SplitError, match="heldout_sources.*dX"):
+        load_table(data_cfg(_manifest(tmp_path), "data.heldout_sources=[dX]"))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from data_modules.windows import combine_windows, eval_windows
+from data_modules.windows import eval_windows, window_mean
 
 
 def test_short_clip_is_one_window():
@@ -26,4 +26,11 @@ def test_long_clip_windows():
 
 def test_combine_is_length_weighted_mean():
     scores = np.array([[1.0, 2.0], [3.0, 4.0]])
-    np.testing.assert_allclose(combine_windows(scores, [3, 1]), [1.5, 2.5])
+    np.testing.assert_allclose(window_mean(scores, [3, 1]), [1.5, 2.5])
+
+
+def test_window_mean_per_clip_and_empty_clip():
+    values = np.array([[1.0], [3.0], [10.0]])
+    out = window_mean(values, [1, 3, 2], clips=[0, 0, 2], n_clips=3)
+    np.testing.assert_allclose(out[[0, 2], 0], [2.5, 10.0])
+    assert np.isnan(out[1, 0])  # clip 1 had no window

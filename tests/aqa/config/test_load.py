@@ -38,3 +38,37 @@ def test_definer_shorthands():
 
 def test_wandb_style_double_dash_is_accepted():
     assert load_config(None, ["--seed=3"]).seed == 3
+
+
+def _selection(tmp_path, text: str) -> str:
+    path = tmp_path / "selection.yaml"
+    path.write_text(text)
+    return f"domain.selection={path}"
+
+
+def test_selection_expands_into_per_aspect_definers_over_the_base(tmp_path):
+    selection = _selection(tmp_path, "PQ: {definer: {name: kmeans, k: 4}}\nPC: {definer: {name: none}}\n")
+    cfg = load_config(None, ["data.aspects=[PQ,PC,CE]", "domain.definer.reduce_dim=8", selection])
+    assert (cfg.domain.definers.PQ.name, cfg.domain.definers.PQ.k) == ("kmeans", 4)
+    assert cfg.domain.definers.PQ.reduce_dim == 8  # fields the file leaves out keep domain.definer's
+    assert cfg.domain.definers.PC.name == "none" and "CE" not in cfg.domain.definers
+
+
+def test_selection_old_flat_format_and_explicit_settings_win(tmp_path):
+    selection = _selection(tmp_path, "PQ: {name: gmm, k: 3}\nPC: {name: kmeans}\n")
+    cfg = load_config(None, ["data.aspects=[PQ,PC]", selection, "domain.definers.PC=dataset"])
+    assert (cfg.domain.definers.PQ.name, cfg.domain.definers.PQ.k) == ("gmm", 3)
+    assert cfg.domain.definers.PC.name == "dataset"
+
+
+def test_selection_naming_an_unknown_aspect_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"\['XX'\] not in data.aspects"):
+        load_config(None, ["data.aspects=[PQ]", _selection(tmp_path, "XX: {definer: {name: none}}\n")])
+
+
+def test_selection_model_settings_become_per_aspect_overrides():
+    from aqa.config.load import selection_settings
+
+    entries = {"PQ": {"definer": {"name": "kmeans"}, "model": {"lambda_max": 0.5, "gamma": 3.0}}, "PC": {}}
+    settings = selection_settings(entries, "s.yaml")
+    assert settings == {"PQ": ({"name": "kmeans"}, {"lambda_max": 0.5, "gamma": 3.0}), "PC": ({}, {})}

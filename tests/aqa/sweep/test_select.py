@@ -1,4 +1,5 @@
-"""`aqa select`: per-aspect ranking over seeds, ties to the simpler definer, outputs, online = offline."""
+"""`aqa select`: every protocol side by side, the shortcut row, paired comparisons vs ERM and the random
+control over the same seeds, and the selection rule (paired CI above zero, controls never, else ERM)."""
 
 import math
 import types
@@ -10,52 +11,85 @@ from rich.console import Console
 from scipy import stats
 
 from aqa.sweep import select as select_mod
-from aqa.sweep.ranking import group, mean_ci, rank_aspect
-from aqa.sweep.records import TrialRecord
-from aqa.sweep.report import rich_tables
+from aqa.sweep.protocols import PROTOCOLS, get_protocol
+from aqa.sweep.ranking import group, mean_ci, paired, rank_aspect
+from aqa.sweep.records import TrialRecord, offline_records
 from aqa.sweep.state import SweepDir
 
-DEFINERS = [{"name": "none"}, {"name": "kmeans", "k": 4}, {"name": "gmm", "k": 4}]
 SEEDS = [0, 1, 2]
-# val score per aspect and definer (seed noise is added): PQ -> kmeans clearly; PC -> none and gmm tie
-# (within the tolerance) so the simpler `none` wins; CE -> gmm on val although none is far better on test_ood
-VAL = {"PQ": [0.50, 0.70, 0.55], "PC": [0.600, 0.580, 0.603], "CE": [0.40, 0.45, 0.60]}
-OOD = {"PQ": [0.1, 0.2, 0.3], "PC": [0.1, 0.2, 0.3], "CE": [0.9, 0.2, 0.1]}
-NOISE = [-0.001, 0.0, 0.001]
+SEED_EFFECT = [-0.05, 0.0, 0.05]  # shared by every candidate at one seed: pairing removes it
+ASPECTS = ["PQ", "PC"]
+DEFINERS = {
+    "none": {"name": "none"},
+    "random": {"name": "random", "k": 4},
+    "metadata": {"name": "metadata", "columns": ["modality"]},
+    "kmeans": {"name": "kmeans", "k": 4},
+    "gmm": {"name": "gmm", "k": 4},
+}
+# within-source val SRCC minus ERM's, per seed. PQ: kmeans gains clearly; random gains more (a control);
+# metadata plays the source lookup (loses within, wins pooled). PC: kmeans identical to ERM, gmm noisy.
+GAIN = {
+    "PQ": {"none": [0, 0, 0], "random": [0.10, 0.11, 0.09], "metadata": [-0.1, -0.1, -0.1],
+           "kmeans": [0.051, 0.048, 0.051], "gmm": [0.0, 0.01, -0.01]},
+    "PC": {"none": [0, 0, 0], "random": [0.0, 0.0, 0.0], "metadata": [-0.1, -0.1, -0.1],
+           "kmeans": [0, 0, 0], "gmm": [0.2, -0.15, 0.01]},
+}  # fmt: skip
+POOLED = {"none": 0.5, "random": 0.5, "metadata": 0.95, "kmeans": 0.55, "gmm": 0.5}
+PROBE = {"none": 0.6, "random": 0.6, "metadata": 0.7, "kmeans": 0.6, "gmm": 0.4}
 
 
-def trial_metrics(d: int, s: int) -> dict:
-    metrics = {"val/mean/sys_srcc": 0.5, "run/best_checkpoint": "x.ckpt"}
-    for aspect in VAL:
-        metrics[f"best/val/{aspect}/sys_srcc"] = VAL[aspect][d] + NOISE[s]
-        metrics[f"best/val/{aspect}/utt_mse"] = 1.0 - VAL[aspect][d]
-        metrics[f"test_ood/{aspect}/utt_srcc"] = OOD[aspect][d]
-        metrics[f"probe/{aspect}/acc"] = 0.3
-        metrics[f"probe/{aspect}/chance"] = 0.25
+def trial_metrics(definer: str, s: int) -> dict:
+    metrics = {"run/best_checkpoint": "x.ckpt", "probe/target_floor_acc": 0.62}
+    for a in ASPECTS:
+        metrics |= {
+            f"val/{a}/within_srcc": 0.3 + SEED_EFFECT[s] + GAIN[a][definer][s],
+            f"best/val/{a}/within_srcc": 0.99,  # the per-key maximum over epochs: never ranked
+            f"val/{a}/sys_srcc": POOLED[definer] + SEED_EFFECT[s],
+            f"val_ood/{a}/utt_srcc": 0.2 + GAIN[a][definer][s],
+            f"test_ood/{a}/utt_srcc": 0.1,
+            f"probe/{a}/dataset_acc": PROBE[definer] + [0.01, -0.01, 0.0][s],
+            f"probe/{a}/dataset_chance": 0.2,
+            f"probe/{a}/target_floor_acc": 0.55,
+            # the source-lookup predictor: constant within each source, offsets across sources
+            f"shortcut/val/{a}/within_srcc": 0.0,
+            f"shortcut/val/{a}/sys_srcc": 0.9,
+            f"shortcut/val_ood/{a}/utt_srcc": 0.02,
+            f"shortcut/test_ood/{a}/utt_srcc": 0.0,
+        }
     return metrics
 
 
-def resolved_definer(d: int) -> dict:
-    return {"name": "none", "k": None, "columns": [], "reduce": "pca", "seed": 0, **DEFINERS[d]}
+def resolved_definer(name: str, seed: int) -> dict:
+    base = {"name": "none", "k": None, "columns": [], "reduce": "pca", "seed": seed}
+    return base | DEFINERS[name]
 
 
 @pytest.fixture
 def sweep_dir(tmp_path):
     """A finished offline sweep (definer x seed) plus one failed trial, as `aqa sweep` leaves it."""
     directory = SweepDir(tmp_path / "sweep")
-    directory.init({"name": "t", "method": "grid", "parameters": {"domain.definer": {"values": DEFINERS}}})
-    for d, definer in enumerate(DEFINERS):
+    values = list(DEFINERS.values())
+    directory.init({"name": "t", "method": "grid", "parameters": {"domain.definer": {"values": values}}})
+    for name, definer in DEFINERS.items():
         for s in SEEDS:
             trial = directory.add({"domain.definer": definer, "seed": s})
-            trial.status, trial.metrics = {"state": "finished"}, trial_metrics(d, s)
+            trial.status, trial.metrics = {"state": "finished"}, trial_metrics(name, s)
             directory.save(trial)
-            config = {"data": {"aspects": list(VAL)}, "domain": {"definer": resolved_definer(d)}, "seed": s}
+            config = {
+                "data": {"aspects": ASPECTS},
+                "domain": {"definer": resolved_definer(name, s)},
+                "seed": s,
+            }
             directory.run_dir(trial).mkdir(parents=True)
             (directory.run_dir(trial) / "config.yaml").write_text(yaml.safe_dump(config))
     crashed = directory.add({"domain.definer": {"name": "dataset"}, "seed": 0})
     crashed.status = {"state": "failed"}
     directory.save(crashed)
     return directory.root
+
+
+def _selected(rankings) -> dict:
+    return {a: r.selected.candidate.name if r.selected else None for a, r in rankings.items()}
 
 
 def test_mean_ci_is_the_t_interval():
@@ -66,31 +100,155 @@ def test_mean_ci_is_the_t_interval():
     assert math.isnan(mean_ci([0.3])[1])
 
 
-def test_best_definer_per_aspect_ties_to_simpler_and_ignores_test(sweep_dir, tmp_path):
-    ranking = select_mod.select(str(sweep_dir))
-    chosen = {aspect: next(r for r in rows if r.selected).candidate.label for aspect, rows in ranking.items()}
-    assert chosen == {"PQ": "kmeans k=4", "PC": "none", "CE": "gmm k=4"}
-    pc = {r.candidate.label: r for r in ranking["PC"]}
-    assert pc["gmm k=4"].tied and not pc["kmeans k=4"].tied
-    assert ranking["PQ"][0].n == 3 and ranking["PQ"][0].mean == pytest.approx(0.70)
-    assert ranking["PQ"][0].ci == pytest.approx(mean_ci([0.699, 0.70, 0.701])[1])
-    assert ranking["CE"][0].beside["test_ood/utt_srcc"] == pytest.approx(0.1)
+def test_protocol_keys_follow_the_contract():
+    assert {n: p.key("PQ") for n, p in PROTOCOLS.items()} == {
+        "within": "val/PQ/within_srcc",
+        "heldout": "val_ood/PQ/utt_srcc",
+        "pooled": "val/PQ/sys_srcc",
+        "oracle": "test_ood/PQ/utt_srcc",
+    }
+    assert PROTOCOLS["pooled"].shortcut_prone and not PROTOCOLS["oracle"].choose_allowed
+    assert PROTOCOLS["within"].shortcut_key("PQ") == "shortcut/val/PQ/within_srcc"
+    with pytest.raises(ValueError, match="unknown selection protocol"):
+        get_protocol("best")
+
+
+def test_default_protocol_selects_only_a_paired_win_over_erm(sweep_dir):
+    by_protocol = select_mod.select(str(sweep_dir))
+    within = by_protocol["within"]
+    # PQ: random has the best mean but is a control; kmeans beats ERM on every seed
+    assert within["PQ"].rows[0].candidate.name == "random" and not within["PQ"].rows[0].eligible
+    assert _selected(within) == {"PQ": "kmeans", "PC": "none"}
+    kmeans = next(r for r in within["PQ"].rows if r.candidate.name == "kmeans")
+    assert kmeans.mean == pytest.approx(0.35, abs=1e-3)  # the kept checkpoint's val/..., not best/val/...
+    assert kmeans.vs_erm.n == 3 and kmeans.vs_erm.mean == pytest.approx(np.mean([0.051, 0.048, 0.051]))
+    assert kmeans.vs_erm.ci == pytest.approx(mean_ci([0.051, 0.048, 0.051])[1])
+    assert kmeans.vs_control.mean == pytest.approx(np.mean([0.051, 0.048, 0.051]) - 0.1)
+    # PC: kmeans is identical to ERM, gmm's gain is noise: ERM is selected
+    pc = {r.candidate.name: r for r in within["PC"].rows}
+    assert pc["kmeans"].vs_erm.mean == 0 and not pc["kmeans"].eligible
+    assert not pc["gmm"].eligible and pc["gmm"].vs_erm.mean > 0
+    assert within["PC"].no_winner
 
     selection = yaml.safe_load((sweep_dir / "selection.yaml").read_text())
-    assert selection == {"PQ": resolved_definer(1), "PC": resolved_definer(0), "CE": resolved_definer(2)}
-    table = (sweep_dir / "selection.md").read_text()
-    assert "| PQ | kmeans k=4 | 0.700 ± " in table and "9 finished trials, 1 failed" in table
+    # the definer the runs used, without the run's own seed (the final model's definer follows its seed)
+    expected = {k: v for k, v in resolved_definer("kmeans", 0).items() if k != "seed"}
+    assert selection == {"PQ": {"definer": expected}, "PC": {"definer": {"name": "none", "k": None,
+                         "columns": [], "reduce": "pca"}}}  # fmt: skip
+    report = (sweep_dir / "selection.md").read_text()
+    assert "PC: no definer beat ERM: none selected" in report
+    assert "15 finished trials, 1 failed" in report
     assert (sweep_dir / "selection.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_tighter_tolerance_breaks_the_tie(sweep_dir, tmp_path):
-    ranking = select_mod.select(str(sweep_dir), out=tmp_path / "sel", tolerance=0.001)
-    assert next(r for r in ranking["PC"] if r.selected).candidate.label == "gmm k=4"
+def test_source_lookup_wins_pooled_but_not_the_default(sweep_dir, tmp_path):
+    by_protocol = select_mod.select(str(sweep_dir), out=tmp_path / "sel")
+    assert "metadata" not in _selected(by_protocol["within"]).values()
+    pooled = select_mod.select(str(sweep_dir), out=tmp_path / "pooled", protocol="pooled")["pooled"]
+    assert _selected(pooled) == {"PQ": "metadata", "PC": "metadata"}
+    # the shortcut row: the source-lookup predictor scores well on pooled (flagged), not within
+    assert pooled["PQ"].shortcut == pytest.approx(0.9) and pooled["PQ"].shortcut_flagged
+    assert by_protocol["within"]["PQ"].shortcut == 0.0 and not by_protocol["within"]["PQ"].shortcut_flagged
+    report = (tmp_path / "sel" / "selection.md").read_text()
+    assert "protocol pooled: the source-lookup predictor" in report and "source lookup (shortcut)" in report
+    assert "protocol within: the source-lookup" not in report
 
 
-def test_error_metrics_are_minimised(sweep_dir, tmp_path):
-    ranking = select_mod.select(str(sweep_dir), out=tmp_path / "mse", metric="utt_mse")
-    assert next(r for r in ranking["PQ"] if r.selected).candidate.label == "kmeans k=4"
+def test_oracle_is_shown_and_never_chooses(sweep_dir, tmp_path):
+    by_protocol = select_mod.select(str(sweep_dir), out=tmp_path / "sel")
+    assert set(by_protocol) == {"within", "heldout", "pooled", "oracle"}
+    assert all(r.selected is None and r.rows for r in by_protocol["oracle"].values())
+    with pytest.raises(ValueError, match="never chooses"):
+        select_mod.select(str(sweep_dir), out=tmp_path / "o", protocol="oracle")
+    with pytest.raises(SystemExit):  # argparse refuses it
+        select_mod.main([str(sweep_dir), "--protocol", "oracle"])
+
+
+def test_random_control_is_never_selected_even_when_it_alone_beats_erm():
+    records = []
+    for s in SEEDS:
+        records.append(TrialRecord(f"n{s}", {"domain.definer": {"name": "none"}, "seed": s},
+                                   {"val/PQ/within_srcc": 0.3 + SEED_EFFECT[s]}))  # fmt: skip
+        records.append(TrialRecord(f"r{s}", {"domain.definer": {"name": "random", "k": 4}, "seed": s},
+                                   {"val/PQ/within_srcc": 0.5 + SEED_EFFECT[s] + 0.001 * s}))  # fmt: skip
+    ranking = rank_aspect(group(records), "PQ", PROTOCOLS["within"])
+    assert ranking.rows[0].candidate.name == "random" and ranking.rows[0].vs_erm.above_zero
+    assert ranking.selected.candidate.name == "none" and ranking.no_winner
+
+
+def test_equal_gains_go_to_the_simpler_definer():
+    records = []
+    for s in SEEDS:
+        for name, gain in (("none", 0.0), ("gmm", 0.1 + 0.001 * s), ("dataset", 0.1 + 0.001 * s)):
+            metrics = {"val/PQ/within_srcc": 0.3 + SEED_EFFECT[s] + gain}
+            records.append(TrialRecord(f"{name}{s}", {"domain.definer": {"name": name}, "seed": s}, metrics))
+    assert rank_aspect(group(records), "PQ", PROTOCOLS["within"]).selected.candidate.name == "dataset"
+
+
+def test_one_seed_is_never_enough():
+    records = [
+        TrialRecord("n", {"domain.definer": {"name": "none"}, "seed": 0}, {"val/PQ/within_srcc": 0.1}),
+        TrialRecord("k", {"domain.definer": {"name": "kmeans"}, "seed": 0}, {"val/PQ/within_srcc": 0.9}),
+    ]
+    ranking = rank_aspect(group(records), "PQ", PROTOCOLS["within"])
+    assert ranking.rows[0].vs_erm.n == 1 and ranking.selected.candidate.name == "none"
+
+
+def test_pairs_are_matched_by_seed_and_fold_and_folds_average_like_seeds():
+    records = []
+    for s in (0, 1):
+        for fold in (["a"], ["b"]):
+            params = {"seed": s, "data.heldout_sources": fold}
+            offset = 0.1 * s + (0.3 if fold == ["a"] else 0.0)
+            records.append(
+                TrialRecord("n", {**params, "domain.definer": "none"}, {"val/PQ/within_srcc": offset})
+            )
+            if (s, fold) != (1, ["b"]):  # a missing trial: 3 pairs
+                metrics = {"val/PQ/within_srcc": offset + 0.05 + 0.001 * s}
+                records.append(TrialRecord("k", {**params, "domain.definer": "kmeans"}, metrics))
+    none, kmeans = group(records)
+    assert len(none.trials) == 4 and len(kmeans.trials) == 3
+    p = paired(kmeans, none, "val/PQ/within_srcc")
+    assert p.n == 3 and p.mean == pytest.approx((0.05 * 3 + 0.001) / 3)
+
+
+def test_erm_trials_of_a_tuning_sweep_form_one_candidate_and_tuned_settings_reach_selection(tmp_path):
+    directory = SweepDir(tmp_path / "bayes")
+    directory.init({"name": "b", "method": "bayes", "parameters": {}})
+    rows = [("none", 5, 0.3, 0), ("none", 2, 1.0, 1), ("kmeans", 3, 0.5, 0), ("kmeans", 3, 0.5, 1)]
+    for name, k, lam, s in rows:
+        params = {"domain.definer.name": name, "domain.definer.k": k, "model.adversary.lambda_max": lam,
+                  "optim.lr": 0.002 if name == "kmeans" else 0.001, "seed": s}  # fmt: skip
+        trial = directory.add(params)
+        gain = 0.1 + 0.01 * s if name == "kmeans" else 0.0
+        trial.status, trial.metrics = {"state": "finished"}, {"val/PQ/within_srcc": 0.2 * s + gain}
+        directory.save(trial)
+    candidates = group(offline_records(directory.root)[1])
+    assert [len(c.trials) for c in candidates] == [2, 2]
+    select_mod.select(str(directory.root), console=Console(record=True))
+    selection = yaml.safe_load((directory.root / "selection.yaml").read_text())
+    assert selection["PQ"] == {"definer": {"name": "kmeans", "k": 3}, "model": {"lambda_max": 0.5}}
+    assert "not in selection.yaml): optim.lr" in (directory.root / "selection.md").read_text()
+
+
+def test_probe_change_against_erm_is_paired_and_an_unmoved_probe_is_flagged(sweep_dir, tmp_path):
+    within = select_mod.select(str(sweep_dir), out=tmp_path / "sel")["within"]
+    rows = {r.candidate.name: r for r in within["PQ"].rows}
+    assert rows["gmm"].probe_vs_erm.mean == pytest.approx(-0.2) and not rows["gmm"].probe_unmoved
+    assert rows["kmeans"].probe_vs_erm.mean == pytest.approx(0.0) and rows["kmeans"].probe_unmoved
+    assert not rows["none"].probe_unmoved
+    report = (tmp_path / "sel" / "selection.md").read_text()
+    assert "probe unmoved" in report and "| PQ | 0.200 | 0.550 | 0.620 |" in report
+
+
+def test_terminal_prints_every_protocol_the_shortcut_row_and_the_paired_tables(sweep_dir, tmp_path):
+    console = Console(record=True, width=110)
+    select_mod.select(str(sweep_dir), out=tmp_path / "sel", console=console)
+    text = console.export_text()
+    for title in ("within (chooses)", "heldout (shown)", "pooled (shown)", "oracle (never chooses)"):
+        assert title in text
+    assert "source lookup" in text and "paired vs ERM" in text and "no definer beat ERM" in text
+    assert "metadata columns=[modality]" in text.replace("\n", "") or "columns=[moda" in text
 
 
 def test_online_sweep_gives_the_same_selection(sweep_dir, tmp_path, monkeypatch):
@@ -116,7 +274,7 @@ def test_online_sweep_gives_the_same_selection(sweep_dir, tmp_path, monkeypatch)
     online, offline_sel = (
         yaml.safe_load((tmp_path / d / "selection.yaml").read_text()) for d in ("online", "offline")
     )
-    assert online == offline_sel and set(online) == set(VAL)
+    assert online == offline_sel and set(online) == set(ASPECTS)
 
 
 def test_cli_reports_a_folder_that_is_not_a_sweep(tmp_path):
@@ -137,14 +295,29 @@ def test_candidates_of_a_sweep_without_definer_parameter_are_named_by_the_define
     assert [len(c.trials) for c in candidates] == [2, 1]
 
 
-def test_terminal_table_shows_list_values_literally():
-    params = {"domain.definer": {"name": "metadata", "columns": ["modality"]}, "seed": 0}
-    record = TrialRecord("r0", params, {"best/val/PQ/sys_srcc": 0.5}, {})
-    ranking = {"PQ": rank_aspect(group([record]), "PQ", "sys_srcc", "maximize", 0.005)}
-    console = Console(record=True, width=200)
-    for table in rich_tables(ranking, "sys_srcc"):
-        console.print(table)
-    assert "metadata columns=[modality]" in console.export_text()
+def test_trials_pair_by_the_seed_their_config_used_when_it_was_not_swept():
+    records = [
+        TrialRecord(
+            f"{name}{s}",
+            {"domain.definer": {"name": name}},
+            {"val/PQ/within_srcc": v + s},
+            {"seed": s, "data": {"heldout_sources": ["x"]}},
+        )  # fmt: skip
+        for name, v in (("none", 0.1), ("kmeans", 0.3))
+        for s in (0, 1)
+    ]
+    none, kmeans = group(records)
+    assert none.by_seed("val/PQ/within_srcc") == {'[0, ["x"]]': 0.1, '[1, ["x"]]': 1.1}
+    assert paired(kmeans, none, "val/PQ/within_srcc").n == 2
+
+
+@pytest.mark.parametrize("shortcut, flagged", [(0.0, False), (-0.5, False), (0.25, True), (0.9, True)])
+def test_shortcut_is_flagged_when_it_scores_above_zero_within_erm_ci(shortcut, flagged):
+    records = []
+    for s, erm in enumerate([0.1, 0.6]):  # ERM 0.35 ± 3.2: a wide CI
+        metrics = {"val/PQ/within_srcc": erm, "shortcut/val/PQ/within_srcc": shortcut}
+        records.append(TrialRecord(f"n{s}", {"domain.definer": {"name": "none"}, "seed": s}, metrics))
+    assert rank_aspect(group(records), "PQ", PROTOCOLS["within"]).shortcut_flagged is flagged
 
 
 def test_select_logs_tables_heatmap_and_selection_to_wandb(sweep_dir, tmp_path, monkeypatch, offline_runs):
@@ -159,7 +332,7 @@ def test_select_logs_tables_heatmap_and_selection_to_wandb(sweep_dir, tmp_path, 
     (run,) = offline_runs(out / "wandb")
     assert run["history"]["selection/heatmap/_type"] == "image-file"
     assert run["history"]["selection/ranking/_type"] == "table-file"
-    assert run["history"]["selection/ranking/nrows"] == 9  # 3 aspects x 3 definers
+    assert run["history"]["selection/ranking/nrows"] == len(ASPECTS) * len(DEFINERS)  # the chosen protocol
     (artifact,) = [a for a in run["artifacts"] if a["type"] == "selection"]
     assert set(artifact["files"]) == {"selection.yaml", "selection.md"}
     md5 = base64.b64encode(hashlib.md5((out / "selection.yaml").read_bytes()).digest()).decode()

@@ -13,7 +13,9 @@ from aqa.sweep.offline import propose
 
 REPO = Path(__file__).resolve().parents[3]
 SWEEP_FILES = sorted((REPO / "sweeps").glob("*.yaml"))
-LOGGED_KEY = re.compile(r"^(best/)?(val|test|test_ood)/[^/]+/(utt|sys)_(mse|lcc|srcc|ktau)$")
+LOGGED_KEY = re.compile(
+    r"^(best/)?(val|val_ood|test|test_ood)/[^/]+/((utt|sys)_(mse|lcc|srcc|ktau)|within_srcc)$"
+)
 
 
 def test_there_are_sweep_files():
@@ -54,6 +56,7 @@ def test_sweep_file_is_valid_and_sets_schema_keys(path):
     sweep = load_sweep(path)  # raises on any violation W&B's engine reports
     sweeps.SweepConfig(sweep)
     assert LOGGED_KEY.match(sweep["metric"]["name"]), sweep["metric"]["name"]
+    assert "sys_" not in sweep["metric"]["name"]  # pooled system SRCC rewards the source shortcut
     experiment = REPO / _experiment(sweep)
     fixed = _fixed_overrides(sweep)
     for key, spec in sweep["parameters"].items():
@@ -89,7 +92,7 @@ def test_readme_commands_name_real_subcommands_and_files():
     from aqa.cli import COMMANDS
 
     commands = _readme_commands()
-    assert {c[1] for c in commands if c[0] == "aqa"} == {"sweep", "select", "train"}
+    assert {c[1] for c in commands if c[0] == "aqa"} == {"sweep", "select", "train", "final"}
     for words in commands:
         assert words[0] in ("aqa", "wandb"), words
         if words[0] == "aqa":
@@ -97,3 +100,13 @@ def test_readme_commands_name_real_subcommands_and_files():
         for word in words:
             if word.startswith(("sweeps/", "experiments/")) and "=" not in word:
                 assert (REPO / word).is_file(), word
+
+
+@pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)
+def test_seed_is_swept_and_erm_is_a_candidate(path):
+    """n >= 2 seeds per candidate is possible, and every setting has ERM (`none`) to be paired with."""
+    params = load_sweep(path)["parameters"]
+    assert len(params["seed"]["values"]) >= 2
+    definer = params.get("domain.definer") or params["domain.definer.name"]
+    names = [v["name"] if isinstance(v, dict) else v for v in definer["values"]]
+    assert "none" in names

@@ -39,6 +39,12 @@ def test_dat_run_writes_the_run_folder(dat_run):
     for key in ("val/PQ/sys_srcc", "val/mean/sys_srcc", "test/CU/utt_lcc", "best/val/PQ/sys_srcc"):
         assert key in metrics, key
     assert "probe/PQ/dataset_acc" in metrics and "probe/PQ/acc" in metrics
+    assert metrics["val/PQ/within_sources"] == 3 and "val/mean/within_srcc" in metrics
+    # the source-lookup reference, scored on the same clips: constant within every source
+    assert metrics["shortcut/val/PQ/within_srcc"] == 0.0 and "shortcut/test/PQ/sys_srcc" in metrics
+    assert metrics["shortcut/val/PQ/within_sources"] == metrics["val/PQ/within_sources"]
+    ckpt = next(p.name for p in (dat_run / "checkpoints").glob("epoch*.ckpt"))
+    assert "val_mean_within_srcc" in ckpt  # the default monitor
     logged = pd.read_csv(dat_run / "csv" / "metrics.csv")
     assert {
         "train/PQ/domain_loss",
@@ -112,3 +118,22 @@ def test_resume_continues_where_it_stopped(train_overrides, tmp_path):
     assert set(first_log.dropna(subset=["train/loss"])["epoch"].astype(int)) == {0}
     assert set(trained["epoch"].astype(int)) == {1}  # the resumed run trained epoch 1 only
     assert trained["step"].min() >= steps_per_epoch
+
+
+def test_nan_monitor_still_trains_and_stops_early(train_overrides, tmp_path):
+    """No val source is big enough to rank (within_srcc NaN every epoch): training, checkpointing and early
+    stopping still work, and the run keeps a checkpoint."""
+    cfg = load_config(
+        None,
+        [
+            *train_overrides,
+            "domain.definer=none",
+            f"run.dir={tmp_path}",
+            "metrics.min_source_clips=100",
+            "checkpoint.early_stopping_patience=1",
+            "trainer.max_epochs=4",
+        ],
+    )
+    metrics = train(cfg)
+    assert metrics["val/mean/within_srcc"] != metrics["val/mean/within_srcc"]  # NaN
+    assert metrics["run/best_checkpoint"] and metrics["run/epochs"] < 4

@@ -10,7 +10,7 @@ from data_modules.corpus.generate import ensure_corpus
 from data_modules.corpus.probe import corpus_features, probe_table
 from data_modules.corpus.report import load_corpus
 
-DATASETS = [*recipe.DATASET_SEVERITY, recipe.OOD_DATASET]
+DATASETS = [*recipe.DATASET_SEVERITY, *recipe.OOD_SPLITS.values()]
 
 
 @pytest.mark.parametrize("sr", [8000, 16000, 24000])

@@ -24,6 +24,7 @@ from data_modules.corpus.generate import (
 from data_modules.corpus.plan import plan_corpus
 from data_modules.corpus.report import load_corpus, shortcut_table
 
+SPLITS = ("train", "val", "test", "val_ood", "test_ood")
 TINY = dict(seed=1, size=12, sample_rate=8000, seconds=0.75)
 
 
@@ -48,7 +49,7 @@ def test_manifest_rows(small_corpus, small_cfg):
     assert len({r["id"] for r in rows}) == len(rows)
     for r in rows:
         assert set(r) == {"id", "path", "split", "system", "dataset", "modality", *recipe.ASPECTS}
-        assert r["split"] in ("train", "val", "test", "test_ood")
+        assert r["split"] in SPLITS
         assert r["modality"] in recipe.MODALITIES
         for aspect in recipe.ASPECTS:
             assert len(r[aspect]) == recipe.N_RATERS and all(
@@ -59,10 +60,10 @@ def test_manifest_rows(small_corpus, small_cfg):
         seconds = len(audio) / sr
         assert seconds % recipe.DURATION_STEP == pytest.approx(0) and 0.5 <= seconds <= 1.5
         assert np.abs(audio).max() > 0.05 and np.isfinite(audio).all()
-    assert {r["split"] for r in rows} == {"train", "val", "test", "test_ood"}
-    ood = {r["dataset"] for r in rows if r["split"] == "test_ood"}
-    assert ood == {recipe.OOD_DATASET}
-    assert not ood & {r["dataset"] for r in rows if r["split"] != "test_ood"}
+    assert {r["split"] for r in rows} == set(SPLITS)
+    for split, dataset in recipe.OOD_SPLITS.items():
+        assert {r["dataset"] for r in rows if r["split"] == split} == {dataset}
+        assert dataset not in {r["dataset"] for r in rows if r["split"] != split}
 
 
 def test_hidden_truth_is_not_in_the_manifest(small_corpus):
@@ -94,7 +95,7 @@ def test_project_validator_accepts_the_corpus(small_cfg, small_corpus, tmp_path)
     ).data
     report = validate_manifest(cfg, c.sample_rate, progress=False)
     assert report.ok and report.problems == [], report.problems
-    assert report.rows == c.size and set(report.splits) == {"train", "val", "test", "test_ood"}
+    assert report.rows == c.size and set(report.splits) == set(SPLITS)
     table = load_table(cfg)  # the same corpus folder, not a new one
     assert Path(table["path"][0]).parent.parent == small_corpus.parent
     assert np.allclose(table["PQ"], table["PQ_ratings"].map(np.mean))
@@ -149,3 +150,39 @@ def test_default_corpus(tmp_path):
     written = shortcut_table(load_corpus(manifest.parent))
     planned = shortcut_table(plan_corpus(cfg.seed, cfg.size, cfg.seconds))
     assert np.allclose(written.to_numpy(), planned.to_numpy(), atol=1e-9)
+
+
+def _corpus_data_cfg(small_cfg, tmp_path, *overrides):
+    c = small_cfg
+    return load_config(
+        Path(__file__).resolve().parents[3] / "experiments" / "quickstart.yaml",
+        [
+            f"data.corpus.dir={c.dir}",
+            f"data.corpus.seed={c.seed}",
+            f"data.corpus.size={c.size}",
+            f"data.corpus.sample_rate={c.sample_rate}",
+            f"data.corpus.seconds={c.seconds}",
+            f"data.cache_dir={tmp_path}/cache",
+            *overrides,
+        ],
+    ).data
+
+
+def test_quickstart_evaluates_val_ood(small_cfg, small_corpus, tmp_path):
+    from data_modules.datamodule import AQADataModule
+    from data_modules.manifest import load_table
+
+    cfg = _corpus_data_cfg(small_cfg, tmp_path)
+    table = load_table(cfg)
+    dm = AQADataModule(cfg, table, small_cfg.sample_rate, list(cfg.aspects))
+    assert dm.eval_split_names == ["val_ood", "test", "test_ood"]
+    assert set(table.loc[table["split"] == "val_ood", "dataset"]) == {recipe.HELDOUT_DATASET}
+
+
+def test_leave_one_source_out_on_the_corpus(small_cfg, small_corpus, tmp_path):
+    from data_modules.manifest import load_table
+
+    table = load_table(_corpus_data_cfg(small_cfg, tmp_path, "data.heldout_sources=['aurora']"))
+    assert set(table.loc[table["split"] == "val_ood", "dataset"]) == {recipe.HELDOUT_DATASET, "aurora"}
+    assert "aurora" not in set(table.loc[table["split"].isin(["train", "val"]), "dataset"])
+    assert "aurora" in set(table.loc[table["split"] == "test", "dataset"])  # its test rows stay in test

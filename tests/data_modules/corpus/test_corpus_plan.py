@@ -22,12 +22,11 @@ def test_plan_is_deterministic():
 
 
 def test_split_sizes_and_systems(default_plan):
-    assert split_counts(600) == {"train": 390, "val": 60, "test": 60, "test_ood": 90}
+    assert split_counts(600) == {"train": 330, "val": 60, "test": 60, "val_ood": 60, "test_ood": 90}
+    assert split_counts(48) == {"train": 26, "val": 5, "test": 5, "val_ood": 6, "test_ood": 6}
     assert default_plan["split"].value_counts().to_dict() == split_counts(600)
-    systems = default_plan.groupby("split")["system"].nunique()
-    assert (
-        systems["train"] == 15 and systems["val"] == 5 and systems["test"] == 5 and systems["test_ood"] == 6
-    )
+    systems = default_plan.groupby("split")["system"].nunique().to_dict()
+    assert systems == {"train": 15, "val": 5, "test": 5, "val_ood": 9, "test_ood": 9}
     # systems are nested in datasets and never shared between splits
     assert (default_plan.groupby("system")["dataset"].nunique() == 1).all()
     assert (default_plan.groupby("system")["split"].nunique() == 1).all()
@@ -35,12 +34,32 @@ def test_split_sizes_and_systems(default_plan):
         split_counts(3)
 
 
-def test_ood_source_is_unseen(default_plan):
-    ood = default_plan[default_plan["split"] == "test_ood"]
-    seen = default_plan[default_plan["split"] != "test_ood"]
-    assert set(ood["dataset"]) == {recipe.OOD_DATASET}
-    assert recipe.OOD_DATASET not in set(seen["dataset"])
+def test_ood_sources_are_unseen(default_plan):
+    for split, dataset in recipe.OOD_SPLITS.items():
+        ood = default_plan[default_plan["split"] == split]
+        assert set(ood["dataset"]) == {dataset}
+        assert dataset not in set(default_plan.loc[default_plan["split"] != split, "dataset"])
+    assert recipe.OOD_SPLITS == {"val_ood": "garnet", "test_ood": recipe.OOD_DATASET}
+    seen = default_plan[~default_plan["split"].isin(list(recipe.OOD_SPLITS))]
     assert set(seen["dataset"]) == set(recipe.DATASET_SEVERITY)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ood_clips_are_matched_triplets(seed):
+    """Each OOD template is rendered once per family at one quality level, with the same factors and
+    ratings: every family of an OOD split holds the same MOS values."""
+    plan = plan_corpus(seed, 600, 3.0)
+    for split in recipe.OOD_SPLITS:
+        ood = plan[plan["split"] == split]
+        for _, triplet in ood.groupby("template"):
+            assert sorted(triplet["family"]) == sorted(recipe.FAMILY_EXPRESSIVENESS)
+            assert triplet["level"].nunique() == 1 and triplet["system"].nunique() == 3
+            for column in ("severity", "layers", "expressiveness", "modality", "seconds", *recipe.ASPECTS):
+                assert triplet[column].nunique() == 1, column
+            assert all(np.array_equal(r, triplet["CE_ratings"].iloc[0]) for r in triplet["CE_ratings"])
+        for aspect in recipe.ASPECTS:
+            values = [np.sort(part[aspect].to_numpy()) for _, part in ood.groupby("family")]
+            assert all(np.array_equal(v, values[0]) for v in values)
 
 
 def test_hidden_family_is_shared_across_datasets():
