@@ -3,6 +3,7 @@ offline W&B run wrote (its `run-<id>.wandb` file) for the W&B tests."""
 
 import json
 import struct
+import time
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,8 @@ def _raw_records(path: Path):
         if kind == 0:  # zero padding to the end of the block
             pos += room
             continue
+        if pos + HEADER + length > len(data):  # still being written
+            return
         chunks.append(data[pos + HEADER : pos + HEADER + length])
         pos += HEADER + length
         if kind in (FULL, LAST):
@@ -162,7 +165,13 @@ def read_offline_run(folder: Path) -> dict:
 def offline_runs():
     """offline_runs(folder) -> every offline run under folder (a `wandb/` folder or above), oldest first."""
 
-    def read(folder) -> list[dict]:
-        return [read_offline_run(p) for p in sorted(Path(folder).rglob("offline-run-*")) if p.is_dir()]
+    def read(folder, timeout: float = 60.0) -> list[dict]:
+        # wandb's service writes the log behind the process: wait for each run's final `exit` record
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = [read_offline_run(p) for p in sorted(Path(folder).rglob("offline-run-*")) if p.is_dir()]
+            if all(r["kinds"][-1:] == ["exit"] for r in runs) or time.monotonic() > deadline:
+                return runs
+            time.sleep(0.5)
 
     return read
