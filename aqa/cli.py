@@ -1,7 +1,9 @@
 """`aqa` command line: one subcommand per pipeline step, each implemented in its own stage's module."""
 
 import importlib
+import os
 import sys
+import traceback
 import warnings
 
 # subcommand -> (module:function taking argv, one-line help). Each function parses its own arguments.
@@ -28,23 +30,44 @@ COMMANDS = {
 
 
 def _usage() -> str:
-    lines = ["usage: aqa COMMAND [ARGS ...]", "", "commands:"]
+    lines = ["usage: aqa [--version] [--debug] COMMAND [ARGS ...]", "", "commands:"]
     lines += [f"  {name:<11} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [
+        "",
+        "Input errors (config, manifest, data) print their message alone and exit with status 2;",
+        "--debug (or AQA_DEBUG=1) shows their traceback too. Each command's --help lists its arguments.",
+    ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("AQA_DEBUG", "") not in ("", "0")
+    if argv and argv[0] == "--debug":
+        debug, argv = True, argv[1:]
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
+        return 0
+    if argv[0] == "--version":
+        from aqa import __version__
+
+        print(f"aqa {__version__}")
         return 0
     if argv[0] not in COMMANDS:
         print(f"aqa: unknown command {argv[0]!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     warnings.filterwarnings("ignore", message=".*treespec.*")  # lightning's pytree shim on torch >= 2.10
+    from data_modules.errors import USER_ERROR_EXIT, UserError
+
     module_name, func_name = COMMANDS[argv[0]][0].split(":")
-    func = getattr(importlib.import_module(module_name), func_name)
-    return int(func(argv[1:]) or 0)
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+        return int(func(argv[1:]) or 0)
+    except UserError as err:
+        if debug:
+            traceback.print_exc()
+        print(f"aqa {argv[0]}: error: {err}", file=sys.stderr)
+        return USER_ERROR_EXIT
 
 
 if __name__ == "__main__":

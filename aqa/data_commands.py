@@ -8,13 +8,13 @@ from rich.console import Console
 
 def _config(argv: list[str], prog: str, help_: str):
     """-> (config, encoder sample rate) of the experiment and overrides in `argv`."""
-    from aqa.config.load import load_config
-    from aqa.model.encoder import encoder_sample_rate
-
     parser = argparse.ArgumentParser(prog=f"aqa {prog}", description=help_)
     parser.add_argument("experiment", help="experiment YAML")
     parser.add_argument("overrides", nargs="*", help="key=value config overrides")
     args = parser.parse_args(argv)
+    from aqa.config.load import load_config  # after parsing: `--help` imports no torch
+    from aqa.model.encoder import encoder_sample_rate
+
     cfg = load_config(args.experiment, args.overrides)
     return cfg, encoder_sample_rate(cfg.model.encoder)
 
@@ -28,8 +28,16 @@ def prepare(argv: list[str]) -> int:
 
 
 def validate(argv: list[str]) -> int:
-    """Print a report of every problem of the manifest and its audio; exit 1 if training would stop."""
+    """Print a report of every problem of the manifest, its audio and the domain definers; exit 1 if
+    training would stop."""
+    cfg, rate = _config(
+        argv, "validate", "check a manifest, its audio and the domain definers; print a report"
+    )
+    from aqa.definers.feasibility import definer_problems
     from data_modules.commands import validate_data
+    from data_modules.manifest import Problem, load_table
 
-    cfg, rate = _config(argv, "validate", "check a manifest and its audio and print a report")
-    return validate_data(cfg.data, rate, Console())
+    def definers() -> list:
+        return [Problem("domain_definer", m) for m in definer_problems(cfg, load_table(cfg.data))]
+
+    return validate_data(cfg.data, rate, Console(), more_checks=definers)

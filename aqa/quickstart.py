@@ -45,11 +45,6 @@ def quickstart_sweep(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from aqa.config import load_config
-    from aqa.sweep.offline import run_sweep
-    from aqa.sweep.select import select
-    from data_modules.corpus.generate import ensure_corpus
-
     parser = argparse.ArgumentParser(prog="aqa quickstart", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--dir", default=str(RUNS_ROOT / "quickstart"), help="output folder (rerun to resume)"
@@ -58,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--definers", help="comma-separated definer names (default: all in the sweep file)")
     parser.add_argument("overrides", nargs="*", help="key=value overrides for every trial")
     args = parser.parse_args(argv)
+    from aqa.config import load_config
+    from aqa.sweep.offline import run_sweep
+    from aqa.sweep.select import select
+    from data_modules.corpus.generate import ensure_corpus
+
     console = make_console()
     out = Path(args.dir)
     definers = args.definers.split(",") if args.definers else None

@@ -32,16 +32,14 @@ def prepare_cache(data_cfg, rate: int, console: Console) -> int:
     return 0
 
 
-def validate_data(data_cfg, rate: int, console: Console) -> int:
-    """Print a report of every problem of the manifest and its audio; 1 if training would stop."""
-    from data_modules.manifest import FormatError
-    from data_modules.manifest.splits import SplitError
+def validate_data(data_cfg, rate: int, console: Console, more_checks=None) -> int:
+    """Print a report of every problem of the manifest and its audio; 1 if training would stop.
+    `more_checks()` -> [Problem] runs when the data itself is fine (aqa adds the domain definers').
+    A manifest that cannot be read at all raises its UserError (aqa/cli.py prints it, exit 2)."""
     from data_modules.validate import print_report, validate_manifest
 
-    try:
-        report = validate_manifest(data_cfg, rate)
-    except (FileNotFoundError, FormatError, SplitError) as err:
-        console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
-        return 1
+    report = validate_manifest(data_cfg, rate)
+    if report.ok and more_checks is not None:
+        report.problems += more_checks()
     print_report(report, console)
     return 0 if report.ok else 1

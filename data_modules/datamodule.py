@@ -10,11 +10,20 @@ from torch.utils.data import DataLoader
 
 from data_modules.audio import AudioCache
 from data_modules.datasets import Clips, CropDataset, WindowDataset, collate
-from data_modules.samplers import BucketBatchSampler, EqualLengthBatchSampler, rank_and_world
+from data_modules.samplers import BucketBatchSampler, SortedBatchSampler, rank_and_world
 from data_modules.usable import DataError, check_clips, enforce_skip_limit, skip_summary
 from data_modules.windows import eval_windows
 
 log = logging.getLogger(__name__)
+
+
+def require_splits(table: pd.DataFrame, names: list[str], what: str = "rows") -> None:
+    """DataError naming the first of `names` that has no row in `table` (with the rows per split)."""
+    present = set(table["split"])
+    for name in names:
+        if name not in present:
+            counts = table["split"].value_counts().to_dict()
+            raise DataError(f"split {name!r} is empty; {what} per split: {counts}")
 
 
 class AQADataModule(L.LightningDataModule):
@@ -74,13 +83,8 @@ class AQADataModule(L.LightningDataModule):
 
     def _rows(self, split: str) -> pd.DataFrame:
         self.setup("test")
-        rows = self.table[self.table["split"] == split]
-        if rows.empty:
-            counts = self.table["split"].value_counts().to_dict()
-            raise DataError(
-                f"split {split!r} is empty after skipping unusable clips; usable rows per split: {counts}"
-            )
-        return rows
+        require_splits(self.table, [split], "after skipping unusable clips; usable rows")
+        return self.table[self.table["split"] == split]
 
     @property
     def _threads(self) -> int:
@@ -105,7 +109,7 @@ class AQADataModule(L.LightningDataModule):
         return [self.eval_loader(self._rows(name), distributed=True) for name in self.eval_split_names]
 
     def eval_loader(self, rows: pd.DataFrame, distributed: bool = False) -> DataLoader:
-        """Deterministic windows of any rows (windows of equal length per batch: no padding).
+        """Deterministic windows of any rows, in length-sorted padded batches (see SortedBatchSampler).
         Rows of this module's table reuse setup()'s lengths; others are checked (cached) here, and
         unusable ones are left out with a counted warning (their ids get no batch)."""
         lengths = self._lengths_of(rows)
@@ -117,7 +121,7 @@ class AQADataModule(L.LightningDataModule):
             for w, (start, n, weight) in enumerate(eval_windows(int(length), size))
         ]
         dataset = WindowDataset(Clips.from_table(rows, self.aspects), windows, self.cache)
-        sampler = EqualLengthBatchSampler(dataset.sizes(), self.cfg.eval_batch_size, distributed=distributed)
+        sampler = SortedBatchSampler(dataset.sizes(), self.cfg.eval_batch_size, distributed=distributed)
         return self._loader(dataset, sampler)
 
     def _lengths_of(self, rows: pd.DataFrame) -> np.ndarray:

@@ -24,6 +24,7 @@ class Clips:
     ends: np.ndarray  # (N,) seconds, NaN = file end
     targets: np.ndarray  # (N, A) float32, NaN = missing
     domains: np.ndarray  # (N, A) int64, from `domain_<ASPECT>` (missing column -> -1, unknown)
+    ratings: np.ndarray | None = None  # (N, A, R) float32 from `<ASPECT>_ratings` lists, NaN-padded
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, aspects: list[str]) -> "Clips":
@@ -47,6 +48,7 @@ class Clips:
             ends=_seconds(table, "end"),
             targets=targets,
             domains=domains,
+            ratings=_ratings(table, aspects),
         )
 
     def audio(self, cache: AudioCache, i: int, offset: int, size: int) -> np.ndarray:
@@ -55,7 +57,8 @@ class Clips:
         return np.array(wav[offset : offset + size], dtype=np.float32)
 
     def item(self, i: int, audio: np.ndarray, window: int = 0, weight: float = 1.0) -> dict:
-        return {
+        extra = {} if self.ratings is None else {"ratings": self.ratings[i]}
+        return extra | {
             "audio": audio,
             "target": self.targets[i],
             "domain": self.domains[i],
@@ -65,6 +68,27 @@ class Clips:
             "system": self.systems[i],
             "dataset": self.datasets[i],
         }
+
+
+def _ratings(table: pd.DataFrame, aspects: list[str]) -> np.ndarray | None:
+    """(N, A, R) individual ratings from the `<ASPECT>_ratings` list columns (NaN-padded), None if none."""
+    columns = [f"{a}_ratings" for a in aspects]
+    if not any(c in table for c in columns):
+        return None
+    lists = [
+        [list(v) if isinstance(v, list | tuple | np.ndarray) else [] for v in table[c]]
+        if c in table
+        else [[] for _ in range(len(table))]
+        for c in columns
+    ]
+    width = max((len(r) for col in lists for r in col), default=0)
+    out = np.full((len(table), len(aspects), width), np.nan, np.float32)
+    for j, col in enumerate(lists):
+        for i, r in enumerate(col):
+            out[i, j, : len(r)] = pd.to_numeric(pd.Series(r, dtype=object), errors="coerce").to_numpy(
+                np.float32
+            )
+    return out
 
 
 def _seconds(table: pd.DataFrame, col: str) -> np.ndarray:
@@ -112,6 +136,7 @@ def collate(items: list[dict]) -> dict:
     """Items -> the batch dict of docs/ARCHITECTURE.md (audio zero-padded to the longest row), plus
     `padding_fraction` (float): share of `audio` that is padding, for logging."""
     lengths = torch.tensor([len(it["audio"]) for it in items], dtype=torch.long)
+    ratings = _collate_ratings(items)
     audio = np.zeros((len(items), int(lengths.max()) if len(items) else 0), dtype=np.float32)  # (B, T)
     for row, it in enumerate(items):
         audio[row, : len(it["audio"])] = it["audio"]  # numpy: several times faster than torch item copies
@@ -126,4 +151,15 @@ def collate(items: list[dict]) -> dict:
         "systems": [it["system"] for it in items],
         "datasets": [it["dataset"] for it in items],
         "padding_fraction": 1.0 - float(lengths.sum()) / max(audio.size, 1),
-    }
+    } | ratings
+
+
+def _collate_ratings(items: list[dict]) -> dict:
+    """{"ratings": (B, A, R) float32, NaN = no rating} when the items carry rating lists, else {}."""
+    if not items or "ratings" not in items[0]:
+        return {}
+    width = max(it["ratings"].shape[-1] for it in items)
+    out = np.full((len(items), *items[0]["ratings"].shape[:-1], width), np.nan, np.float32)
+    for row, it in enumerate(items):
+        out[row, :, : it["ratings"].shape[-1]] = it["ratings"]
+    return {"ratings": torch.from_numpy(out)}

@@ -91,17 +91,17 @@ class BucketBatchSampler(Sampler[list[int]]):
         return math.ceil(n / rank_and_world()[1])
 
 
-class EqualLengthBatchSampler(Sampler[list[int]]):
-    """Evaluation batches holding items of identical length only (no padding), in a fixed order:
-    lengths descending, then item order. `distributed=False` gives every batch to this process."""
+class SortedBatchSampler(Sampler[list[int]]):
+    """Evaluation batches in a fixed order: items sorted by length (longest first, ties in item order),
+    cut into batches of `batch_size`. Neighbours in that order differ little in length, so padding stays
+    small; the encoder masks it (attention mask + masked first-layer norm), so a window's score does not
+    depend on its batch. `distributed=False` gives every batch to this process."""
 
     def __init__(self, lengths, batch_size: int, distributed: bool = True):
         self.lengths = np.asarray(lengths, dtype=np.int64)
         self.batch_size, self.distributed = int(batch_size), distributed
-        self.batches = []
-        for length in sorted(set(self.lengths.tolist()), reverse=True):
-            items = np.flatnonzero(self.lengths == length).tolist()
-            self.batches += [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+        order = np.argsort(-self.lengths, kind="stable").tolist()
+        self.batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
     def _world(self) -> tuple[int, int]:
         return rank_and_world() if self.distributed else (0, 1)

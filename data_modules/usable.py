@@ -9,9 +9,10 @@ import pandas as pd
 from rich.progress import track
 
 from data_modules.audio import SKIP_REASONS, AudioCache, AudioError
+from data_modules.errors import UserError
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """Too many unusable clips, or a split that is needed but empty."""
 
 

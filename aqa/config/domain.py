@@ -16,6 +16,9 @@ class DefinerConfig:
     reduce_dim: int = 32  # dims after reduction (GMM on raw 768-d is slow and ill-posed)
     features: str = "encoder"  # kmeans/gmm: encoder|acoustic|run:<checkpoint>[@ASPECT] (aqa.features)
     seed: int | None = None  # random/kmeans/gmm/pca/umap seed; None = the run's top-level `seed`
+    # how the model uses these labels (a model.domain_handling value), so that one sweep value can name a
+    # whole domain strategy; None = model.domain_handling. Applied at config load (aqa.config.load).
+    handling: str | None = None
 
 
 @dataclass

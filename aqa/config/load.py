@@ -7,9 +7,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
 from aqa.config.schema import AQAConfig
+from data_modules.errors import UserError
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config key or value the schema does not accept (the message names it)."""
 
 
@@ -20,6 +21,12 @@ _DEFINER_SHORTHAND = re.compile(r"^(domain\.definer|domain\.definers\.[^.=]+)=(?
 def _expand_shorthand(override: str) -> str:
     match = _DEFINER_SHORTHAND.match(override)
     return f"{match.group(1)}.name={match.group(2)}" if match else override
+
+
+def _null(override: str) -> str:
+    """`key=None` (what `wandb agent` writes for a null value) means null, like `key=null`."""
+    key, value = override.split("=", 1)
+    return f"{key}=null" if value.strip() in ("None", "null", "~") else override
 
 
 def _merge(base: DictConfig, other, source: str) -> DictConfig:
@@ -51,11 +58,27 @@ def load_config(
     bad = [o for o in overrides if "=" not in o]
     if bad:
         raise ConfigError(f"overrides must look like key=value, got {bad}")
-    expanded = [_expand_shorthand(o.removeprefix("--")) for o in overrides]
+    expanded = [_null(_expand_shorthand(o.removeprefix("--"))) for o in overrides]
     if expanded:
         cfg = _merge(cfg, OmegaConf.from_dotlist(expanded), "command-line overrides")
     OmegaConf.set_readonly(cfg, False)
-    return expand_selection(cfg)
+    return expand_definer_handling(expand_selection(cfg))
+
+
+def expand_definer_handling(cfg: DictConfig) -> DictConfig:
+    """A definer's `handling` -> the domain handling of the aspects that use it: `domain.definer.handling`
+    sets `model.domain_handling`, `domain.definers.<A>.handling` sets `model.aspects.<A>.domain_handling`
+    (unless that is given explicitly)."""
+    update: dict = {"model": {"aspects": {}}}
+    if cfg.domain.definer.handling is not None:
+        update["model"]["domain_handling"] = cfg.domain.definer.handling
+    for aspect, definer in cfg.domain.definers.items():
+        explicit = OmegaConf.select(cfg, f"model.aspects.{aspect}.domain_handling", default=None)
+        if definer.get("handling") is not None and explicit is None:
+            update["model"]["aspects"][aspect] = {"domain_handling": definer.handling}
+    if len(update["model"]) == 1 and not update["model"]["aspects"]:
+        return cfg
+    return _merge(cfg, update, "domain definer handling")
 
 
 def selection_settings(selection: dict, source: str) -> dict[str, tuple[dict, dict]]:

@@ -44,6 +44,16 @@ class AdversaryConfig:
 
 
 @dataclass
+class AspectModelConfig:
+    """Settings of one aspect (`model.aspects.<ASPECT>`); None = the global value."""
+
+    domain_handling: str | None = None  # see ModelConfig.domain_handling
+    lambda_max: float | None = None  # this aspect's GRL strength (model.adversary.lambda_max)
+    gamma: float | None = None  # this aspect's GRL ramp (model.adversary.gamma)
+    weight: float | None = None  # this aspect's domain-loss weight (model.adversary.weight)
+
+
+@dataclass
 class ModelConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     pooling: str = "layer_weights"  # layer_weights (softmax over layers + masked mean) | deepaq
@@ -51,11 +61,22 @@ class ModelConfig:
     head_hidden: int = 256
     head_dropout: float = 0.1
     adversary: AdversaryConfig = field(default_factory=AdversaryConfig)
+    # what each aspect does with its domain labels (README "Domain handling"): adversarial (GRL classifier) |
+    # conditioned (domain embedding into the head) | bias (per-domain affine output correction) |
+    # adversarial_conditional (the classifier also sees the aspect's target) | none
+    domain_handling: str = "adversarial"
+    aspects: dict[str, AspectModelConfig] = field(default_factory=dict)  # per-aspect overrides
+    # shared (one encoder, per-aspect layer weights) | projected (+ a per-aspect MLP before head and
+    # adversary) | separate (one encoder per aspect: one model per aspect, ~A times the parameters)
+    aspect_capacity: str = "shared"
+    projection_dim: int = 256  # projected: output size of each aspect's projection
+    domain_embedding_dim: int = 16  # conditioned: size of the learned domain embedding
+    head_variance: bool = False  # heads also predict a variance; the MOS term becomes the Gaussian NLL
 
 
 @dataclass
 class LossConfig:
-    name: str = "l1"  # l1|mse|clipped_mse
+    name: str = "l1"  # l1|mse|clipped_mse (not used under model.head_variance: Gaussian NLL instead)
     tau: float = 0.25  # clipped_mse: errors below tau (normalised units) cost nothing
     ranking_weight: float = 0.0  # >0 adds a pairwise margin ranking term
     margin: float = 0.1  # ranking margin (normalised units)

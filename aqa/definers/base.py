@@ -9,7 +9,12 @@ import numpy as np
 import pandas as pd
 
 from aqa.config.domain import DefinerConfig
+from data_modules.errors import UserError
 from data_modules.manifest.columns import UNKNOWN_DOMAIN as UNKNOWN  # noqa: F401 (a row no domain fits)
+
+
+class DefinerError(UserError):
+    """A definer setting that cannot work on this data (unknown name or aspect, k too large, missing column)."""
 
 
 class Definer:
@@ -70,8 +75,8 @@ class Definer:
     def check_k(self, k: int, n_train: int) -> None:
         """K must be at least 1 and at most the number of train rows."""
         if k < 1:
-            raise ValueError(f"domain definer {self.name}: k must be >= 1, got {k}")
+            raise DefinerError(f"domain definer {self.name}: k must be >= 1, got {k}")
         if k > n_train:
-            raise ValueError(
+            raise DefinerError(
                 f"domain definer {self.name}: k={k} is larger than the train set ({n_train} rows)"
             )

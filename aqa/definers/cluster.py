@@ -4,7 +4,7 @@ import logging
 
 import numpy as np
 
-from aqa.definers.base import UNKNOWN, Definer
+from aqa.definers.base import UNKNOWN, Definer, DefinerError
 from aqa.definers.reduce import Reducer
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class ClusterDefiner(Definer):
         else:
             candidates = sorted({k for k in cfg.k_range if 2 <= k < len(x)})
             if not candidates:
-                raise ValueError(
+                raise DefinerError(
                     f"domain definer {self.name}: no k in k_range={list(cfg.k_range)} fits {len(x)} train rows"
                 )
         self.reducer = Reducer(cfg.standardize, cfg.reduce, cfg.reduce_dim, self.seed)

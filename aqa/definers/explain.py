@@ -5,21 +5,22 @@ share of each aspect's train MOS variance the domain label explains (eta^2: the 
 take). Saves a 2-D UMAP plot of the features (`domain.definer.features`) coloured by each domain definition and each aspect's MOS.
 """
 
+from __future__ import annotations
+
 import argparse
 import dataclasses
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from aqa.config.train import RUNS_ROOT
-from aqa.definers.labels import fit_definer, needed_features, train_mask
-from aqa.definers.registry import definer_class, definer_label
-from aqa.definers.resolve import as_definer_config, check_definer, definer_key, resolve_definers
-from aqa.wandb_io import log_report
-from data_modules.stats import eta_squared
+
+if TYPE_CHECKING:  # pandas only in annotations: `aqa domains --help` stays fast
+    import pandas as pd
+
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ def describe(
 ) -> dict:
     """Numbers of one domain definition (labels (N,) of all rows; statistics over the train rows)."""
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from data_modules.stats import eta_squared
 
     tr = labels[train]
     known = tr >= 0
@@ -57,6 +60,10 @@ def explain(
 ) -> list[dict]:
     """Fit each distinct definer (the configured ones per aspect, plus `compare` names with the settings of
     `domain.definer`) on the train rows; print the table; save the plot (and explain.json) in `out_dir`."""
+    from aqa.definers.labels import fit_definer, needed_features, train_mask  # not for `--help`
+    from aqa.definers.registry import definer_class, definer_label
+    from aqa.definers.resolve import as_definer_config, check_definer, definer_key, resolve_definers
+
     aspects = list(cfg.data.aspects)
     resolved = resolve_definers(cfg.domain, aspects, seed=cfg.seed)
     base = as_definer_config(cfg.domain.definer, seed=cfg.seed)
@@ -89,6 +96,8 @@ def explain(
         if plot:
             plotted = features[str(base.features)]
             plot_umap(plotted, all_labels, table, train, aspects, out / "domains_umap.png", cfg)
+        from aqa.wandb_io import log_report
+
         log_report(
             "domains",
             out,

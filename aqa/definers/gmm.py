@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from aqa.definers.base import DefinerError
 from aqa.definers.cluster import ClusterDefiner
 
 COVARIANCES = ("full", "tied", "diag", "spherical")
@@ -19,7 +20,7 @@ class GMMDefiner(ClusterDefiner):
         from sklearn.mixture import GaussianMixture
 
         if self.cfg.covariance not in COVARIANCES:
-            raise ValueError(f"domain definer gmm: covariance must be one of {COVARIANCES}")
+            raise DefinerError(f"domain definer gmm: covariance must be one of {COVARIANCES}")
         model = GaussianMixture(k, covariance_type=self.cfg.covariance, random_state=self.seed).fit(z)
         return {
             "weights": model.weights_,

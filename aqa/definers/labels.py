@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from aqa.config.domain import DefinerConfig
-from aqa.definers.base import UNKNOWN, Definer
+from aqa.definers.base import UNKNOWN, Definer, DefinerError
 from aqa.definers.registry import build_definer, definer_class
 from aqa.definers.resolve import definer_key, resolve_definers
 from aqa.features import compute_features, features_identity
@@ -119,7 +119,7 @@ def train_mask(cfg, table: pd.DataFrame) -> np.ndarray:
     """(N,) bool: rows of the train split (the only rows definers are fitted on)."""
     mask = (table["split"].astype(str) == str(cfg.data.train_split)).to_numpy()
     if not mask.any():
-        raise ValueError(
+        raise DefinerError(
             f"no rows in train split {cfg.data.train_split!r}: domain definers fit on train only"
         )
     return mask
@@ -135,7 +135,7 @@ def fit_definer(
     definer = build_definer(spec)
     missing = [c for c in definer.needs_columns if c not in table.columns]
     if missing:
-        raise ValueError(f"domain definer {spec.name}: column(s) {missing} not in the table")
+        raise DefinerError(f"domain definer {spec.name}: column(s) {missing} not in the table")
     feats = features if definer.needs_embeddings else None
     definer.fit(table[train].reset_index(drop=True), None if feats is None else feats[train])
     return definer, definer.predict(table.reset_index(drop=True), feats)

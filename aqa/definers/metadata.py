@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from aqa.definers.base import UNKNOWN, Definer
+from aqa.definers.base import UNKNOWN, Definer, DefinerError
 
 MISSING = "<NA>"  # how an empty/NaN metadata value is named (it is a value like any other)
 
@@ -12,7 +12,9 @@ def combined_values(rows: pd.DataFrame, columns: list[str]) -> list[str]:
     """One string per row: the values of `columns` joined with ' | '."""
     missing = [c for c in columns if c not in rows.columns]
     if missing:
-        raise ValueError(f"domain definer: column(s) {missing} not in the table (has {sorted(rows.columns)})")
+        raise DefinerError(
+            f"domain definer: column(s) {missing} not in the table (has {sorted(rows.columns)})"
+        )
     parts = [rows[c].astype(object).where(rows[c].notna(), MISSING).astype(str) for c in columns]
     return [" | ".join(values) for values in zip(*parts)]
 
@@ -30,7 +32,9 @@ class MetadataDefiner(Definer):
     @property
     def needs_columns(self):
         if not self.cfg.columns:
-            raise ValueError("domain definer metadata needs columns (e.g. domain.definer.columns=[language])")
+            raise DefinerError(
+                "domain definer metadata needs columns (e.g. domain.definer.columns=[language])"
+            )
         return list(self.cfg.columns)
 
     def fit(self, train_rows, features):

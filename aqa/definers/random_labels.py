@@ -4,7 +4,7 @@ import hashlib
 
 import numpy as np
 
-from aqa.definers.base import Definer
+from aqa.definers.base import Definer, DefinerError
 
 
 class RandomDefiner(Definer):
@@ -26,7 +26,7 @@ class RandomDefiner(Definer):
     def fit(self, train_rows, features):
         k = self.cfg.k
         if k is None:
-            raise ValueError("domain definer random needs k (e.g. domain.definer.k=4)")
+            raise DefinerError("domain definer random needs k (e.g. domain.definer.k=4)")
         self.check_k(k, len(train_rows))
         rng = np.random.default_rng(self.seed)
         labels = rng.permutation(np.arange(len(train_rows)) % k)

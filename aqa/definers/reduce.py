@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from aqa.definers.base import DefinerError
+
 REDUCERS = ("none", "pca", "umap")
 UMAP_INPUT_DIM = 50  # umap: PCA to this many dims first (the stored train rows and the neighbour search)
 UMAP_NEIGHBORS = 15  # umap's n_neighbors, and the neighbours that place a new row
@@ -42,7 +44,7 @@ class Reducer:
 
     def __init__(self, standardize: bool, method: str, dim: int, seed: int):
         if method not in REDUCERS:
-            raise ValueError(f"domain definer: reduce must be one of {REDUCERS}, got {method!r}")
+            raise DefinerError(f"domain definer: reduce must be one of {REDUCERS}, got {method!r}")
         self.standardize, self.method, self.dim, self.seed = standardize, method, dim, seed
         self.mean = self.scale = self.components = self.center = None
         self.train_inputs = self.train_embedding = None  # umap: (N_train, p) PCA coords, (N_train, dim)

@@ -2,7 +2,7 @@
 `register`); ranking, reports and config validation ask this registry, nothing else lists definers."""
 
 from aqa.config.domain import DefinerConfig
-from aqa.definers.base import Definer
+from aqa.definers.base import Definer, DefinerError
 from aqa.definers.dataset import DatasetDefiner
 from aqa.definers.gmm import GMMDefiner
 from aqa.definers.kmeans import KMeansDefiner
@@ -34,7 +34,7 @@ def definer_class(name: str, where: str = "") -> type[Definer]:
     where: what names the definer in the error message (e.g. `aspect PQ`)."""
     if name not in DEFINERS:
         prefix = f"{where}: " if where else ""
-        raise ValueError(f"{prefix}unknown domain definer {name!r}; choose one of {sorted(DEFINERS)}")
+        raise DefinerError(f"{prefix}unknown domain definer {name!r}; choose one of {sorted(DEFINERS)}")
     return DEFINERS[name]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from aqa.config.domain import DefinerConfig
+from aqa.definers.base import DefinerError
 from aqa.definers.registry import definer_class
 
 
@@ -34,7 +35,7 @@ def check_definer(cfg: DefinerConfig, where: str) -> DefinerConfig:
         try:
             extractor_for(spec)
         except ValueError as err:
-            raise ValueError(f"{where}: domain definer {cfg.name}: {err}") from None
+            raise DefinerError(f"{where}: domain definer {cfg.name}: {err}") from None
     return cfg
 
 
@@ -50,10 +51,10 @@ def resolve_definers(domain, aspects: list[str], seed: int | None = None) -> dic
     if domain.selection:
         path = Path(domain.selection).expanduser()
         if not path.is_file():
-            raise ValueError(f"domain.selection file not found: {path}")
+            raise DefinerError(f"domain.selection file not found: {path}")
         selection = OmegaConf.to_container(OmegaConf.load(path)) or {}
         if not isinstance(selection, dict):
-            raise ValueError(f"domain.selection {path}: expected {{aspect: {{name: ..., ...}}}}")
+            raise DefinerError(f"domain.selection {path}: expected {{aspect: {{name: ..., ...}}}}")
     overrides = dict(domain.definers or {})
     for source, names in (
         ("domain.definers", overrides),
@@ -61,7 +62,7 @@ def resolve_definers(domain, aspects: list[str], seed: int | None = None) -> dic
     ):
         unknown = sorted(set(names) - set(aspects))
         if unknown:
-            raise ValueError(f"{source} names aspect(s) {unknown} not in data.aspects {list(aspects)}")
+            raise DefinerError(f"{source} names aspect(s) {unknown} not in data.aspects {list(aspects)}")
     resolved = {}
     for aspect in aspects:
         if aspect in overrides:

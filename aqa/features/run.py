@@ -60,7 +60,7 @@ class RunExtractor(Extractor):
 
         @torch.inference_mode()
         def features(audio, lengths):  # (B, T), (B,) -> (B, D) or (B, A * D)
-            _, pooled = module(audio.to(device), lengths.to(device))  # (B, A, D)
+            pooled = module.features(audio.to(device), lengths.to(device))  # (B, A, D)
             pooled = pooled.flatten(1) if index is None else pooled[:, index]
             return pooled.double().cpu().numpy().astype(np.float64)
 

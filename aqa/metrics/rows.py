@@ -24,8 +24,16 @@ class EvalRows:
     targets: list[np.ndarray] = field(default_factory=list)  # (B, A)
     domains: list[np.ndarray] = field(default_factory=list)  # (B, A)
     features: list[np.ndarray] = field(default_factory=list)  # (B, A, D) pooled per aspect (for the probe)
+    stds: list[np.ndarray] = field(default_factory=list)  # (B, A) predicted rating spread (variance heads)
+    ratings: list[np.ndarray] = field(default_factory=list)  # (B, A, R) individual ratings, NaN = none
 
-    def add(self, batch: dict, preds: torch.Tensor, features: torch.Tensor | None = None) -> None:
+    def add(
+        self,
+        batch: dict,
+        preds: torch.Tensor,
+        features: torch.Tensor | None = None,
+        stds: torch.Tensor | None = None,
+    ) -> None:
         self.ids += list(batch["ids"])
         self.systems += list(batch["systems"])
         self.datasets += list(batch.get("datasets", ["unknown"] * len(batch["ids"])))
@@ -36,6 +44,13 @@ class EvalRows:
         self.domains.append(batch["domains"].cpu().numpy())
         if features is not None:
             self.features.append(features.detach().float().cpu().numpy())
+        if stds is not None:
+            self.stds.append(stds.detach().float().cpu().numpy())
+            ratings = batch.get("ratings")
+            shape = (len(batch["ids"]), preds.shape[1], 0)
+            self.ratings.append(
+                np.full(shape, np.nan, np.float32) if ratings is None else ratings.cpu().numpy()
+            )
 
     def frame(self, aspects: list[str]) -> pd.DataFrame:
         """One row per window: id, system, dataset, window, weight, pred_<A>, target_<A>, domain_<A>
@@ -50,7 +65,13 @@ class EvalRows:
             data[f"pred_{a}"] = preds[:, i]
             data[f"target_{a}"] = targets[:, i]
             data[domain_column(a)] = domains[:, i]
+        if self.stds:
+            stds = np.concatenate(self.stds)
+            for i, a in enumerate(aspects):
+                data[f"std_{a}"] = stds[:, i]
         out = pd.DataFrame(data)
+        if self.ratings:
+            out["_ratings"] = [r for batch in self.ratings for r in batch]  # (A, R) per row
         if self.features:
             out["_feature"] = list(np.concatenate(self.features))
         return out
@@ -76,6 +97,9 @@ def combine_windows(frame: pd.DataFrame, aspects: list[str]) -> pd.DataFrame:
     weights = frame["weight"].to_numpy()
     clips = frame.groupby("id", sort=True).first()
     clips[pred_cols] = window_mean(frame[pred_cols].to_numpy(), weights, codes, len(clips))
+    std_cols = [f"std_{a}" for a in aspects if f"std_{a}" in frame.columns]
+    if std_cols:  # a clip's spread: the square root of the weighted mean of its windows' variances
+        clips[std_cols] = np.sqrt(window_mean(frame[std_cols].to_numpy() ** 2, weights, codes, len(clips)))
     if "_feature" in frame.columns:  # per-clip feature: weighted mean of window features
         features = window_mean(np.stack(frame["_feature"].to_numpy()), weights, codes, len(clips))
         clips["_feature"] = list(features)

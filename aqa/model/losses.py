@@ -42,3 +42,42 @@ def mos_loss(pred: torch.Tensor, target: torch.Tensor, cfg) -> torch.Tensor:
     if cfg.ranking_weight > 0:
         loss = loss + cfg.ranking_weight * ranking_loss(pred, target, cfg.margin, valid)
     return loss
+
+
+def observations(target: torch.Tensor, ratings: torch.Tensor | None) -> torch.Tensor:
+    """(B,), (B, R) or None -> (B, max(R, 1)): a clip's individual ratings when it has any, else its target
+    alone (NaN = no observation)."""
+    alone = target[:, None]
+    if ratings is None or ratings.shape[-1] == 0:
+        return alone
+    has_list = (~torch.isnan(ratings)).any(-1, keepdim=True)  # (B, 1)
+    padded = torch.cat([alone, torch.full_like(ratings[:, 1:], float("nan"))], -1)  # (B, R)
+    return torch.where(has_list, ratings, padded)
+
+
+def gaussian_nll(mean: torch.Tensor, var: torch.Tensor, target: torch.Tensor, ratings=None) -> torch.Tensor:
+    """(B,) mean and variance, (B,) target, (B, R) ratings or None, normalised units -> scalar.
+
+    Per clip: the mean over its observations (`observations`) of 0.5 * (log var + (x - mean)^2 / var);
+    then the mean over clips that have one. With equal variances it is MSE to the ratings' mean plus a
+    constant, so the mean it fits is the MOS.
+    """
+    obs = observations(target, ratings)  # (B, R)
+    valid = ~torch.isnan(obs)
+    x = torch.where(valid, obs, mean.detach()[:, None])
+    var = var[:, None]
+    per_obs = 0.5 * (torch.log(var) + (x - mean[:, None]) ** 2 / var)  # (B, R)
+    count = valid.sum(-1)
+    per_clip = (per_obs * valid).sum(-1) / count.clamp(min=1)
+    return _masked_mean(per_clip, count > 0)
+
+
+def variance_loss(mean, var, target, ratings, cfg) -> torch.Tensor:
+    """The MOS term under `model.head_variance`: Gaussian NLL (+ cfg.ranking_weight * ranking on the mean)."""
+    loss = gaussian_nll(mean, var, target, ratings)
+    if cfg.ranking_weight > 0:
+        valid = ~torch.isnan(target)
+        loss = loss + cfg.ranking_weight * ranking_loss(
+            mean, torch.where(valid, target, mean.detach()), cfg.margin, valid
+        )
+    return loss

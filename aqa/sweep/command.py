@@ -6,13 +6,13 @@ from pathlib import Path
 
 import yaml
 
-import sweeps
+from data_modules.errors import UserError
 
 # `wandb agent`'s default when a sweep has no `command:`
 DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
 
 
-class SweepFileError(ValueError):
+class SweepFileError(UserError):
     """A sweep file that W&B's sweep engine would reject (the message lists why)."""
 
 
@@ -24,6 +24,8 @@ def load_sweep(path: str | Path) -> dict:
     config = yaml.safe_load(path.read_text())
     if not isinstance(config, dict):
         raise SweepFileError(f"{path}: a sweep file must be a YAML mapping")
+    import sweeps  # (numpy) not for `--help`
+
     problems = sweeps.schema_violations_from_proposed_config(config)
     if problems:
         raise SweepFileError(f"{path}: " + "; ".join(problems))

@@ -7,8 +7,11 @@ own command with `domain.selection=SWEEP_DIR/selection.yaml`, the sweep's consta
 variant's overrides (e.g. `--variant projected:model.aspect_capacity=projected`). Writes final.md.
 """
 
+from __future__ import annotations
+
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from rich.console import Console
@@ -17,9 +20,9 @@ from rich.table import Table
 
 from aqa.console import make_console
 from aqa.sweep.protocols import DEFAULT_PROTOCOL, PROTOCOLS, get_protocol
-from aqa.sweep.ranking import SEED_KEYS, Candidate, aspects_of, group, mean_ci, paired, rank_aspect
-from aqa.sweep.records import offline_records
-from aqa.sweep.report import delta, num, pm
+
+if TYPE_CHECKING:
+    from aqa.sweep.ranking import Candidate
 
 BASE_VARIANT = "final"  # the final model with the experiment's own settings (no extra overrides)
 
@@ -43,6 +46,10 @@ def final_sweep(
     sweep: dict, selection: Path, seeds: list[int] | None, overrides: list[str], name: str
 ) -> dict:
     """The grid over the sweep's seed-like parameters that trains the final model with `overrides`."""
+    from aqa.sweep.ranking import (  # (scipy) not for --help
+        SEED_KEYS,
+    )
+
     params = sweep["parameters"]
     grid = {k: {"values": _values(params[k])} for k in SEED_KEYS if k in params and _values(params[k])}
     if seeds is not None:
@@ -73,6 +80,12 @@ def final_sweep(
 def _row(
     label: str, c: Candidate, key: str, erm: Candidate | None, winner: Candidate | None, ood: str
 ) -> list:
+    from aqa.sweep.ranking import (  # (scipy) not for --help
+        mean_ci,
+        paired,
+    )
+    from aqa.sweep.report import delta, num, pm
+
     values = c.values(key)
     if not values:
         return [label, "0", "", "", "", ""]
@@ -89,6 +102,9 @@ def _row(
 
 def report(sweep_dir: Path, variants: dict[str, Path], protocol: str) -> dict[str, list[list[str]]]:
     """{aspect: rows}: ERM, the aspect's winning trial and every final variant, paired over seeds."""
+    from aqa.sweep.ranking import Candidate, aspects_of, group, rank_aspect  # (scipy) not for --help
+    from aqa.sweep.records import offline_records
+
     chosen = get_protocol(protocol)
     _, records, _ = offline_records(sweep_dir)
     candidates = group(records)
@@ -124,6 +140,7 @@ def final(
     console: Console | None = None,
 ) -> dict[str, list[list[str]]]:
     """Train every variant of the final model over the seeds, then print and write final.md."""
+
     from aqa.sweep.offline import run_sweep
     from aqa.sweep.state import SweepDir
 

@@ -6,6 +6,8 @@ finished and failed trials are kept, an interrupted trial is rerun from scratch,
 proposes the next ones.
 """
 
+from __future__ import annotations
+
 import argparse
 import contextlib
 import json
@@ -15,13 +17,16 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-import sweeps
+if TYPE_CHECKING:
+    import sweeps
+
 from aqa.config.train import SWEEPS_ROOT
 from aqa.sweep.command import SweepFileError, build_command, load_sweep, plain
 from aqa.sweep.state import TERMINAL, SweepDir, SweepDirError, Trial
@@ -39,6 +44,8 @@ def _raise_interrupted(signum, frame):
 
 def to_sweep_run(trial: Trial) -> sweeps.SweepRun:
     """A trial as the engine sees a W&B run (config values wrapped as `{"value": ...}`)."""
+    import sweeps  # (numpy) not for `--help`
+
     return sweeps.SweepRun(
         name=trial.id,
         state=trial.state if trial.state in TERMINAL else "pending",
@@ -49,6 +56,8 @@ def to_sweep_run(trial: Trial) -> sweeps.SweepRun:
 
 def propose(sweep: dict, trials: list[Trial], n: int = 1) -> list[dict]:
     """Up to `n` new parameter sets from the engine (fewer when a grid is exhausted)."""
+    import sweeps
+
     runs = sweeps.next_runs(sweep, [to_sweep_run(t) for t in trials], validate=True, n=n)
     return [{k: plain(v["value"]) for k, v in run.config.items()} for run in runs if run is not None]
 

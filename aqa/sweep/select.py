@@ -5,10 +5,13 @@ Writes `selection.yaml` ({aspect: {definer: DefinerConfig fields, model: swept p
 paired comparisons) and `selection.png` (aspect x candidate heatmap of the chosen protocol).
 """
 
+from __future__ import annotations
+
 import argparse
 import copy
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
@@ -17,10 +20,9 @@ from rich.console import Console
 from aqa.config.train import SWEEPS_ROOT
 from aqa.console import make_console
 from aqa.sweep.protocols import DEFAULT_PROTOCOL, PROTOCOLS, get_protocol
-from aqa.sweep.ranking import AspectRanking, aspects_of, group, rank_aspect
-from aqa.sweep.records import offline_records, online_records
-from aqa.sweep.report import heatmap, markdown, rich_tables, shortcut_notes, verdict
-from aqa.wandb_io import log_report, sweep_target
+
+if TYPE_CHECKING:
+    from aqa.sweep.ranking import AspectRanking
 
 
 def selection_entry(ranking: AspectRanking) -> dict:
@@ -61,6 +63,11 @@ def select(
 ) -> dict[str, dict[str, AspectRanking]]:
     """Rank under every protocol, choose under `protocol`, write the three files into `out`, print the
     tables; returns {protocol: {aspect: AspectRanking}}."""
+    from aqa.sweep.ranking import aspects_of, group, rank_aspect  # (scipy) not for `--help`
+    from aqa.sweep.records import offline_records, online_records
+    from aqa.sweep.report import heatmap, markdown, rich_tables, shortcut_notes, verdict
+    from aqa.wandb_io import log_report, sweep_target
+
     console = console or make_console()
     chosen = get_protocol(protocol)
     if not chosen.choose_allowed:

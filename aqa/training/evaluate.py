@@ -1,16 +1,14 @@
 """`aqa eval CHECKPOINT [key=value ...]`: metrics of a checkpoint on the configured val and eval splits."""
 
+from __future__ import annotations
+
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lightning as L
-from lightning.pytorch.utilities import rank_zero_only
-
-from aqa.training.checkpoint import domains_from_checkpoint, load_checkpoint
-from aqa.training.cluster import cluster_environment
-from aqa.training.report import finite, print_metric_table
-from aqa.training.trainer import check_strategy, parse_devices
+if TYPE_CHECKING:  # lightning is imported where it is used: `aqa eval --help` stays fast
+    import lightning as L
 
 
 def evaluate_splits(trainer: L.Trainer, module, datamodule, ckpt_path: str | None = None) -> dict[str, float]:
@@ -26,6 +24,11 @@ def evaluate_splits(trainer: L.Trainer, module, datamodule, ckpt_path: str | Non
 
 def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[str, float], list[str]]:
     """-> (metrics, aspects). Same data pipeline, labels and metric code as training: reproduces metrics.json."""
+    import lightning as L
+
+    from aqa.training.checkpoint import domains_from_checkpoint, load_checkpoint
+    from aqa.training.cluster import cluster_environment
+    from aqa.training.trainer import check_strategy, parse_devices
     from data_modules.datamodule import AQADataModule
     from data_modules.manifest import load_table
 
@@ -56,6 +59,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("overrides", nargs="*", help="key=value overrides of the stored config")
     parser.add_argument("--out", help="also write the metrics to this JSON file")
     args = parser.parse_args(argv)
+    from lightning.pytorch.utilities import rank_zero_only
+
+    from aqa.training.report import finite, print_metric_table
+
     metrics, aspects = evaluate(args.checkpoint, args.overrides)
     if rank_zero_only.rank != 0:
         return 0

@@ -14,19 +14,18 @@ encoder written as a Hugging Face folder inside the export, so nothing is downlo
 `load_export(DIR) -> (module, cfg)`; `aqa predict`, `aqa eval` and `load_checkpoint` accept the folder.
 """
 
+from __future__ import annotations
+
 import argparse
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from omegaconf import OmegaConf
-from safetensors.torch import load_file, save_file
-from transformers import Wav2Vec2FeatureExtractor
+if TYPE_CHECKING:  # torch, transformers and the model are imported where used: `aqa export --help` stays fast
+    import torch
 
-from aqa.config import load_config
-from aqa.model.encoder import resolve_encoder_path
-from aqa.model.module import AQAModule
+    from aqa.model.module import AQAModule
 
 FORMAT = "aqa-export/1"
 META_FILE = "aqa_export.json"
@@ -45,6 +44,8 @@ def base_encoder_keys(module: AQAModule) -> list[str]:
 
 def weights_sha256(tensors: dict[str, torch.Tensor]) -> str:
     """SHA-256 over names, dtypes, shapes and bytes, in key order (device and layout independent)."""
+    import torch
+
     digest = hashlib.sha256()
     for key in sorted(tensors):
         t = tensors[key].detach().cpu().contiguous()
@@ -54,6 +55,9 @@ def weights_sha256(tensors: dict[str, torch.Tensor]) -> str:
 
 
 def _save_merged_encoder(module: AQAModule, folder: Path, source: str, revision: str | None) -> None:
+    from safetensors.torch import save_file
+    from transformers import Wav2Vec2FeatureExtractor
+
     merged = module.encoder.merged()  # a plain HubertModel (LoRA folded into the weights)
     folder.mkdir(parents=True, exist_ok=True)
     merged.config.save_pretrained(folder)
@@ -69,6 +73,11 @@ def _save_merged_encoder(module: AQAModule, folder: Path, source: str, revision:
 
 def export(checkpoint: str | Path, out: str | Path, merged: bool = False, overrides: list[str] = ()) -> Path:
     """Write the export folder of a checkpoint; returns it."""
+    from omegaconf import OmegaConf
+    from safetensors.torch import save_file
+
+    from aqa.config import load_config
+    from aqa.model.encoder import resolve_encoder_path
     from aqa.training.checkpoint import module_from_checkpoint, read_checkpoint  # noqa: PLC0415
 
     out = Path(out)
@@ -116,6 +125,12 @@ def export(checkpoint: str | Path, out: str | Path, merged: bool = False, overri
 
 def load_export(path: str | Path, overrides: list[str] = ()) -> tuple[AQAModule, object]:
     """-> (module in eval mode, config = the export's config <- overrides) from an `aqa export` folder."""
+    from omegaconf import OmegaConf
+    from safetensors.torch import load_file
+
+    from aqa.config import load_config
+    from aqa.model.module import AQAModule
+
     path = Path(path)
     meta_path = path / META_FILE
     if not meta_path.is_file():

@@ -3,21 +3,21 @@ order, every aspect on the original scale; an input that cannot be scored gets a
 Inputs are decoded in memory (never into the training cache); long audio is scored in deterministic
 windows (length-weighted mean). `start`/`end` or `start_time`/`end_time` (seconds) score a segment."""
 
+from __future__ import annotations
+
 import argparse
 import csv
 import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from rich.console import Console
-from rich.progress import Progress
-
-from aqa.training.predictor import DEVICES, PRECISIONS, Predictor, clips_from_table
+from aqa.training.devices import DEVICES, PRECISIONS
 from data_modules.atomic import atomic_path
-from data_modules.manifest.columns import ID, PATH
-from data_modules.manifest.readers import read_audio_list
+
+if TYPE_CHECKING:  # pandas/torch are imported where they are used: `aqa predict --help` stays fast
+    import pandas as pd
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3"}
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
@@ -41,12 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--precision", choices=list(PRECISIONS), default="32", help="autocast precision")
     parser.add_argument("--out", help="write rows to this file: .jsonl or .csv (default: JSONL on stdout)")
+    parser.add_argument(
+        "--domain", help="a trained domain name for conditioned/bias aspects (default: neutral)"
+    )
     return parser
 
 
 def input_table(source: str | Path) -> pd.DataFrame:
     """The inputs (id, path, optional start/end, ...) from a CSV/JSONL list (ids kept as written) or a
     folder of audio (id = path relative to the folder, sorted)."""
+    import pandas as pd
+
+    from data_modules.manifest.columns import ID, PATH
+    from data_modules.manifest.readers import read_audio_list
+
     source = Path(source)
     if source.is_dir():
         paths = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
@@ -72,11 +80,19 @@ def predict(
     batch_size: int | None = None,
     device: str = "auto",
     precision: str = "32",
+    domain: str | None = None,
 ):
     """Yields {"id", "path", <aspect>: score | None, ..., "error": None | why} per input, in input order."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from aqa.training.predictor import Predictor, clips_from_table
+
     overrides = list(overrides) + ([f"data.eval_batch_size={batch_size}"] if batch_size else [])
     table = input_table(source)
-    predictor = Predictor.load(checkpoint, device=device, precision=precision, overrides=overrides)
+    predictor = Predictor.load(
+        checkpoint, device=device, precision=precision, overrides=overrides, domain=domain
+    )
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("scoring", total=len(table))
         for row in predictor.predict_clips(clips_from_table(table)):
@@ -111,7 +127,9 @@ def _writer(out: str | None):
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    rows = predict(args.checkpoint, args.input, args.overrides, args.batch_size, args.device, args.precision)
+    rows = predict(
+        args.checkpoint, args.input, args.overrides, args.batch_size, args.device, args.precision, args.domain
+    )
     with _writer(args.out) as write:
         for row in rows:
             write(row)

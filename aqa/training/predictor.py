@@ -23,15 +23,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from aqa.training.devices import DEVICES, PRECISIONS  # noqa: E402
 from data_modules.audio import AudioError, check_waveform, decode
 from data_modules.audio.decode import to_mono
 from data_modules.datasets import Clips, collate
 from data_modules.manifest.columns import END, ID, PATH, START
-from data_modules.samplers import EqualLengthBatchSampler
+from data_modules.samplers import SortedBatchSampler
 from data_modules.windows import eval_windows, window_mean
 
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = {"32": None, "32-true": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 MAX_CHANNELS = 8  # a 2-D array with at most this many rows (and more columns) is read as (C, T)
 CHUNK_WINDOWS = 256  # windows decoded ahead and scored together (bounds memory on long input lists)
 
@@ -62,11 +61,20 @@ def resolve_device(device: str) -> torch.device:
 class Predictor:
     """A trained AQAModule on a device, scoring audio in deterministic evaluation windows."""
 
-    def __init__(self, module, cfg, sample_rate: int, device: str = "auto", precision: str = "32"):
+    def __init__(
+        self,
+        module,
+        cfg,
+        sample_rate: int,
+        device: str = "auto",
+        precision: str = "32",
+        domain: str | None = None,
+    ):
+        """domain: a trained domain name for conditioned/bias aspects (default None: unknown, the neutral choice)."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {'|'.join(PRECISIONS)}, got {precision!r}")
         self.device = resolve_device(device)
-        if PRECISIONS[precision] is torch.float16 and self.device.type == "cpu":
+        if PRECISIONS[precision] == "float16" and self.device.type == "cpu":
             raise ValueError("precision=16-mixed needs a GPU; use bf16-mixed or 32 on CPU")
         self.module, self.cfg, self.sample_rate = module.to(self.device).eval(), cfg, int(sample_rate)
         self.precision = precision
@@ -74,17 +82,23 @@ class Predictor:
         self.batch_size = int(cfg.data.eval_batch_size)
         self.window = int(round(float(cfg.data.eval_window_seconds) * self.sample_rate))
         self.threads = max(1, int(cfg.data.num_workers))
+        self.domains = domain_labels(module, domain)  # {aspect: label}; the others stay -1 (unknown)
 
     @classmethod
     def load(
-        cls, checkpoint: str | Path, device: str = "auto", precision: str = "32", overrides: list[str] = ()
+        cls,
+        checkpoint: str | Path,
+        device: str = "auto",
+        precision: str = "32",
+        overrides: list[str] = (),
+        domain: str | None = None,
     ) -> "Predictor":
         """The model of an aqa checkpoint; `overrides` (key=value) change its stored config (e.g. the
         evaluation window or batch size)."""
         from aqa.training.checkpoint import load_checkpoint
 
         module, cfg, sample_rate = load_checkpoint(checkpoint, list(overrides))
-        return cls(module, cfg, sample_rate, device=device, precision=precision)
+        return cls(module, cfg, sample_rate, device=device, precision=precision, domain=domain)
 
     # -- inputs ----------------------------------------------------------------------------------------
     def predict(self, inputs, sample_rate: int | None = None) -> list[dict]:
@@ -130,22 +144,28 @@ class Predictor:
     # -- scoring ---------------------------------------------------------------------------------------
     def _score_chunk(self, chunk: list[tuple[Clip, np.ndarray | AudioError]]) -> Iterator[dict]:
         good = [i for i, (_, wav) in enumerate(chunk) if not isinstance(wav, AudioError)]
-        scores = self._score([chunk[i][1] for i in good], [chunk[i][0].id for i in good])
+        scores, stds = self._score([chunk[i][1] for i in good], [chunk[i][0].id for i in good])
         by_row = dict(zip(good, scores))
+        spread = dict(zip(good, stds)) if stds is not None else {}
         for i, (clip, wav) in enumerate(chunk):
             row = {"id": clip.id, "path": clip.path}
             if i in by_row:
                 row |= {a: round(float(v), 4) for a, v in zip(self.aspects, by_row[i])} | {"error": None}
+                if i in spread:  # variance heads: the predicted rating spread (std)
+                    row |= {f"{a}_std": round(float(v), 4) for a, v in zip(self.aspects, spread[i])}
             else:
                 row |= {a: None for a in self.aspects} | {"error": wav.message}
             yield row
 
     @torch.inference_mode()
-    def _score(self, wavs: list[np.ndarray], ids: list[str]) -> np.ndarray:
-        """(C, A) clip scores: windows of equal length batched together (no padding), length-weighted mean."""
+    def _score(self, wavs: list[np.ndarray], ids: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """(C, A) clip scores: windows of equal length batched together (no padding), length-weighted mean;
+        and (C, A) predicted spread (root of the weighted mean window variance) or None."""
         if not wavs:
-            return np.zeros((0, len(self.aspects)))
+            return np.zeros((0, len(self.aspects))), None
         clips = Clips.from_table(pd.DataFrame({ID: ids, PATH: ""}), self.aspects)  # targets NaN, domains -1
+        for a, label in self.domains.items():
+            clips.domains[:, self.aspects.index(a)] = label
         windows = [
             (c, w, s, n, wt)
             for c, wav in enumerate(wavs)
@@ -153,20 +173,36 @@ class Predictor:
         ]
         sizes = np.array([n for *_, n, _ in windows])
         preds = np.zeros((len(windows), len(self.aspects)))
-        dtype = PRECISIONS[self.precision]
-        for batch_rows in EqualLengthBatchSampler(sizes, self.batch_size, distributed=False):
+        variances = np.zeros_like(preds) if self.module.head_variance else None
+        dtype = getattr(torch, PRECISIONS[self.precision]) if PRECISIONS[self.precision] else None
+        for batch_rows in SortedBatchSampler(sizes, self.batch_size, distributed=False):
             items = [
                 clips.item(c, wavs[c][s : s + n], w, float(wt))
                 for c, w, s, n, wt in (windows[k] for k in batch_rows)
             ]
             batch = collate(items)
-            batch |= {"audio": batch["audio"].to(self.device), "lengths": batch["lengths"].to(self.device)}
+            batch |= {k: batch[k].to(self.device) for k in ("audio", "lengths", "domains")}
             with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
-                out = self.module.predict_step(batch, 0)["preds"]
-            preds[batch_rows] = out.float().cpu().numpy()
+                out = self.module.predict_step(batch, 0)
+            preds[batch_rows] = out["preds"].float().cpu().numpy()
+            if variances is not None:
+                variances[batch_rows] = out["stds"].float().cpu().numpy() ** 2
         codes = np.array([c for c, *_ in windows])
         weights = np.array([wt for *_, wt in windows], dtype=np.float64)
-        return window_mean(preds, weights, codes, len(wavs))
+        stds = None if variances is None else np.sqrt(window_mean(variances, weights, codes, len(wavs)))
+        return window_mean(preds, weights, codes, len(wavs)), stds
+
+
+def domain_labels(module, name: str | None) -> dict[str, int]:
+    """A domain name -> {aspect: label} for the aspects whose trained domains include it."""
+    if name is None:
+        return {}
+    names = module.domain_names or {}
+    labels = {a: list(n).index(name) for a, n in names.items() if name in list(n)}
+    if not labels:
+        known = sorted({n for ns in names.values() for n in ns})
+        raise ValueError(f"--domain {name!r} is not a domain of this checkpoint; known: {known or 'none'}")
+    return labels
 
 
 def clips_from_table(table: pd.DataFrame) -> list[Clip]:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from aqa.config.train import RUNS_ROOT
+from data_modules.errors import MissingFileError
 
 RUN_DIR_ENV = "AQA_RUN_DIR"
 
@@ -36,5 +37,5 @@ def resume_path(cfg, run_dir: Path) -> str | None:
         return None
     path = run_dir / "checkpoints" / "last.ckpt" if cfg.run.resume == "last" else Path(cfg.run.resume)
     if not path.is_file():
-        raise FileNotFoundError(f"run.resume: checkpoint not found: {path}")
+        raise MissingFileError(f"run.resume: checkpoint not found: {path}")
     return str(path)

@@ -1,47 +1,21 @@
 """`aqa train EXPERIMENT.yaml [key=value ...]`: fit domain labels, train, evaluate the best checkpoint,
 write the run folder (config.yaml, metrics.json, checkpoints/, domains/, adapters/)."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import os
 import time
 from pathlib import Path
 
-import lightning as L
-import numpy as np
-import torch.distributed as dist
-from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
-from omegaconf import OmegaConf
-
-from aqa.config import load_config, save_config
-from aqa.metrics.shortcut import shortcut_metrics
-from aqa.model.encoder import encoder_sample_rate
-from aqa.model.module import AQAModule
-from aqa.training.evaluate import evaluate_splits
-from aqa.training.probe_report import probe_metrics
-from aqa.training.report import finite, print_metric_table
-from aqa.training.run_dir import RUN_DIR_ENV, resolve_run_dir, resume_path
-from aqa.training.trainer import build_trainer
-
-
-class LabelAgreement(Callback):
-    """Fails fast if DDP ranks hold different domain labels (they must share rank 0's fit)."""
-
-    def __init__(self, digest: str):
-        self.digest = digest
-
-    def on_fit_start(self, trainer, pl_module) -> None:
-        if not (dist.is_available() and dist.is_initialized()):
-            return
-        digests: list = [None] * dist.get_world_size()
-        dist.all_gather_object(digests, self.digest)
-        if len(set(digests)) != 1:
-            raise RuntimeError(f"domain labels differ across DDP ranks: {digests}")
+# Only light imports up here: `aqa train --help` must not pay for torch/Lightning (imported in _train).
 
 
 def target_stats(table, aspects: list[str], train_split: str) -> tuple[list[float], list[float]]:
     """Per-aspect mean and std of the train targets (normalisation kept in the checkpoint)."""
+    import numpy as np
+
     train = table[table["split"] == train_split]
     mean = [float(np.nanmean(train[a])) for a in aspects]
     std = [float(np.nanstd(train[a])) for a in aspects]
@@ -52,12 +26,14 @@ def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
     """-> (data module, DomainLabels, (target mean, std)), all fitted on the usable rows: the data module
     drops unusable clips first, so a source whose train clips were all skipped counts no domain."""
     from aqa.definers.labels import fit_domain_labels  # noqa: PLC0415 (heavy: sklearn)
-    from data_modules.datamodule import AQADataModule
+    from data_modules.datamodule import AQADataModule, require_splits
     from data_modules.manifest import load_table
     from data_modules.manifest.columns import attach_domains
 
     aspects = list(cfg.data.aspects)
-    datamodule = AQADataModule(cfg.data, load_table(cfg.data), sample_rate, aspects)
+    table = load_table(cfg.data)
+    require_splits(table, [cfg.data.train_split, cfg.data.val_split])  # before any model is built
+    datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
     datamodule.setup()  # checks every clip once (cached) and drops the unusable ones
     domains = fit_domain_labels(cfg, datamodule.table, run_dir, sample_rate)
     datamodule.table = attach_domains(datamodule.table, domains.ids, domains.labels, aspects)
@@ -66,6 +42,8 @@ def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
 
 def train(cfg) -> dict:
     """Runs one experiment; returns the metrics written to metrics.json (on every rank)."""
+    from aqa.training.run_dir import RUN_DIR_ENV
+
     previous = os.environ.get(RUN_DIR_ENV)
     try:
         return _train(cfg)
@@ -77,6 +55,19 @@ def train(cfg) -> dict:
 
 
 def _train(cfg) -> dict:
+    import lightning as L
+    from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+    from omegaconf import OmegaConf
+
+    from aqa.config import save_config
+    from aqa.metrics.shortcut import shortcut_metrics
+    from aqa.model.encoder import encoder_sample_rate
+    from aqa.model.module import AQAModule
+    from aqa.training.callbacks import LabelAgreement
+    from aqa.training.evaluate import evaluate_splits
+    from aqa.training.probe_report import probe_metrics
+    from aqa.training.run_dir import resolve_run_dir, resume_path
+    from aqa.training.trainer import build_trainer
     from data_modules.manifest.columns import domain_column
     from data_modules.validate import system_level_warnings
 
@@ -135,9 +126,12 @@ def _train(cfg) -> dict:
 
 
 def _write_outputs(trainer, module, metrics: dict, run_dir: Path, cfg) -> None:
+    from lightning.pytorch.utilities import rank_zero_info
+
+    from aqa.training.report import finite
+
     (run_dir / "metrics.json").write_text(json.dumps(finite(metrics), indent=2, sort_keys=True))
-    if module.encoder.mode == "lora":
-        module.encoder.save_adapters(run_dir / "adapters")
+    module.save_adapters(run_dir / "adapters")  # lora only
     summary = {k: v for k, v in metrics.items() if not k.startswith("run/best")}
     for logger in trainer.loggers:
         if logger.__class__.__name__ == "WandbLogger":
@@ -150,8 +144,19 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="aqa train", description=__doc__)
     parser.add_argument("experiment", help="experiment YAML (see experiments/)")
     parser.add_argument("overrides", nargs="*", help="key=value config overrides")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     args = parser.parse_args(argv)
+    from aqa.config import load_config
+    from aqa.config.load import to_yaml
+
     cfg = load_config(args.experiment, args.overrides)
+    if args.print_config:
+        print(to_yaml(cfg), end="")
+        return 0
+    from lightning.pytorch.utilities import rank_zero_only
+
+    from aqa.training.report import print_metric_table
+
     metrics = train(cfg)
     if rank_zero_only.rank == 0:
         print_metric_table(metrics, list(cfg.data.aspects))

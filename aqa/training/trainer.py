@@ -49,13 +49,74 @@ class BestMetrics(Callback):
         self.best = dict(state_dict.get("best", {}))
 
 
-def parse_devices(value: str):
+def parse_devices(value):
+    """trainer.devices -> L.Trainer's devices: 2, [0, 1] (also from "0,1" or "[0,1]"), or "auto"."""
+    if isinstance(value, (list, tuple)) or OmegaConf.is_list(value):
+        return [int(v) for v in value]
     value = str(value).strip()
     if value == "auto":
         return "auto"
     if "," in value or value.startswith("["):
         return [int(v) for v in value.strip("[]").split(",") if v.strip()]
     return int(value)
+
+
+def resolve_deterministic(value, accelerator: str):
+    """trainer.deterministic=auto: true on CPU, false on CUDA (see aqa/config/train.py); else as given."""
+    if value != "auto":
+        return value
+    if accelerator == "cpu":
+        return True
+    if accelerator in ("gpu", "cuda"):
+        return False
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+SET_BY_AQA = {
+    "callbacks",
+    "logger",
+    "default_root_dir",
+    "use_distributed_sampler",
+    "enable_checkpointing",
+    "plugins",  # the cluster environment: trainer.cluster
+}
+
+
+def trainer_kwargs(t) -> dict:
+    """The `trainer:` section as L.Trainer keyword arguments (typed fields, then `extra`)."""
+    from aqa.config.load import ConfigError
+
+    kwargs = {
+        "accelerator": t.accelerator,
+        "devices": parse_devices(t.devices),
+        "num_nodes": t.num_nodes,
+        "strategy": t.strategy,
+        "precision": t.precision,
+        "max_epochs": t.max_epochs,
+        "max_steps": t.max_steps,
+        "max_time": t.max_time,
+        "gradient_clip_val": t.gradient_clip_val,
+        "accumulate_grad_batches": t.accumulate_grad_batches,
+        "deterministic": resolve_deterministic(t.deterministic, str(t.accelerator)),
+        "benchmark": t.benchmark,
+        "log_every_n_steps": t.log_every_n_steps,
+        "check_val_every_n_epoch": t.check_val_every_n_epoch,
+        "val_check_interval": t.val_check_interval,
+        "limit_train_batches": t.limit_train_batches,
+        "limit_val_batches": t.limit_val_batches,
+        "limit_test_batches": t.limit_test_batches,
+        "num_sanity_val_steps": t.num_sanity_val_steps,
+        "fast_dev_run": t.fast_dev_run,
+        "profiler": t.profiler,
+        "enable_progress_bar": t.enable_progress_bar,
+    }
+    extra = OmegaConf.to_container(t.extra, resolve=True) if OmegaConf.is_config(t.extra) else dict(t.extra)
+    clash = sorted(set(extra) & (set(kwargs) | SET_BY_AQA))
+    if clash:
+        raise ConfigError(f"trainer.extra sets {clash}: use the typed trainer.<key>, or leave it to aqa")
+    return kwargs | extra
 
 
 def build_loggers(cfg, run_dir: Path) -> list:
@@ -128,27 +189,12 @@ def build_trainer(cfg, run_dir: Path) -> tuple[L.Trainer, BestMetrics]:
             )
         )
     t = cfg.trainer
-    devices = parse_devices(t.devices)
-    environment = cluster_environment(t.cluster, t.accelerator, devices, t.num_nodes)
+    environment = cluster_environment(t.cluster, t.accelerator, parse_devices(t.devices), t.num_nodes)
     if t.enable_progress_bar:
         callbacks.append(RichProgressBar(leave=True))
     trainer = L.Trainer(
-        accelerator=t.accelerator,
-        devices=devices,
-        num_nodes=t.num_nodes,
+        **trainer_kwargs(t),
         plugins=[environment] if environment else None,
-        strategy=t.strategy,
-        precision=t.precision,
-        max_epochs=t.max_epochs,
-        max_steps=t.max_steps,
-        gradient_clip_val=t.gradient_clip_val,
-        accumulate_grad_batches=t.accumulate_grad_batches,
-        deterministic=t.deterministic,
-        log_every_n_steps=t.log_every_n_steps,
-        check_val_every_n_epoch=t.check_val_every_n_epoch,
-        limit_train_batches=t.limit_train_batches,
-        num_sanity_val_steps=t.num_sanity_val_steps,
-        enable_progress_bar=t.enable_progress_bar,
         callbacks=callbacks,
         logger=build_loggers(cfg, run_dir) or False,
         default_root_dir=str(run_dir),

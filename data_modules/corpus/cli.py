@@ -7,8 +7,6 @@ from dataclasses import fields
 from pathlib import Path
 
 from data_modules.corpus.config import CorpusConfig
-from data_modules.corpus.generate import ensure_corpus, generate_corpus
-from data_modules.corpus.report import format_report, load_corpus
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         "--probe", action="store_true", help="print how findable the fingerprints are (slower)"
     )
     args = parser.parse_args(argv)
+    from data_modules.corpus.generate import ensure_corpus, generate_corpus  # (numpy) not for `--help`
+    from data_modules.corpus.report import format_report, load_corpus
 
     cfg = CorpusConfig(size=args.size, seed=args.seed, sample_rate=args.sample_rate, seconds=args.seconds)
     start = time.perf_counter()

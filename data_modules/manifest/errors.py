@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from data_modules.errors import UserError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -12,7 +14,7 @@ class Problem:
     path: str | None = None
 
 
-class ManifestError(ValueError):
+class ManifestError(UserError):
     """The manifest cannot be used as it is; the message lists the first offending rows."""
 
     def __init__(self, problems: list[Problem], source: str, shown: int = 5):

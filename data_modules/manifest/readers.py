@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data_modules.errors import UserError
 from data_modules.manifest.columns import DATASET, ID, PATH, SEGMENT_ALIASES, SPLIT, SYSTEM
 from data_modules.manifest.paths import PLACEHOLDER, dataset_from_path, resolve_path
 
@@ -17,7 +18,7 @@ _MUSICEVAL_NAME = re.compile(r"(?P<system>S\d+)_(?P<prompt>P\d+)")
 _MUSICEVAL_SPLITS = {"train": "train", "dev": "val", "val": "val", "test": "test", "eval": "test"}
 
 
-class FormatError(ValueError):
+class FormatError(UserError):
     """The manifest's format is unknown, or does not match the configured one."""
 
 

@@ -3,11 +3,13 @@
 import numpy as np
 import pandas as pd
 
+from data_modules.errors import UserError
+
 OOD = "test_ood"
 HELDOUT = "val_ood"  # sources held out of training, for validation (data.heldout_sources)
 
 
-class SplitError(ValueError):
+class SplitError(UserError):
     """The split settings cannot be honoured (unknown hold-out name, too few groups, ...)."""
 
 

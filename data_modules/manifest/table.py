@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_modules.errors import MissingFileError
 from data_modules.manifest.aspects import find_aspect_column, is_rating_list, mean_rating
 from data_modules.manifest.columns import CORE
 from data_modules.manifest.errors import ManifestError, Problem
@@ -20,7 +21,7 @@ def manifest_source(cfg_data) -> tuple[Path, str]:
         return Path(ensure_corpus(cfg_data.corpus)), "generic"
     manifest = Path(str(cfg_data.manifest)).expanduser()
     if not manifest.exists():
-        raise FileNotFoundError(f"manifest not found: {manifest} (data.manifest)")
+        raise MissingFileError(f"manifest not found: {manifest} (data.manifest)")
     fmt = str(cfg_data.format)
     if fmt == "auto":
         return manifest, detect_format(manifest)
@@ -71,7 +72,7 @@ def _with_split_manifests(raw: pd.DataFrame, cfg_data, root: str | None) -> pd.D
     for split, path in cfg_data.split_manifests.items():
         path = Path(str(path)).expanduser()
         if not path.exists():
-            raise FileNotFoundError(f"manifest not found: {path} (data.split_manifests.{split})")
+            raise MissingFileError(f"manifest not found: {path} (data.split_manifests.{split})")
         parts.append(READERS[detect_format(path)](path, root).assign(split=split))
     return pd.concat(parts, ignore_index=True)
 

@@ -33,7 +33,10 @@ def test_quickstart_runs_sweep_and_selection(tmp_path, tiny_overrides):
     ]
     assert main(["--dir", str(tmp_path), "--seeds", "1", "--definers", "none,dataset", *overrides]) == 0
     trials = SweepDir(tmp_path / "sweep").trials()
-    assert sorted(t.params["domain.definer"]["name"] for t in trials) == ["dataset", "none"]
+    strategies = sorted(
+        (t.params["domain.definer"]["name"], t.params["domain.definer"].get("handling") or "") for t in trials
+    )  # the dataset labels come with three handlings: adversarial (default), conditioned, bias
+    assert strategies == [("dataset", ""), ("dataset", "bias"), ("dataset", "conditioned"), ("none", "")]
     assert all(t.state == "finished" for t in trials)
     selection = yaml.safe_load((tmp_path / "sweep" / "selection.yaml").read_text())
     assert selection and {s["definer"]["name"] for s in selection.values()} <= {"none", "dataset"}

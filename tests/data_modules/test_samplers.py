@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from data_modules import samplers
-from data_modules.samplers import BucketBatchSampler, EqualLengthBatchSampler
+from data_modules.samplers import BucketBatchSampler, SortedBatchSampler
 
 
 def _padding(batches, lengths):
@@ -44,15 +44,20 @@ def test_ddp_shards_have_equal_counts_and_cover_all(monkeypatch, world):
     for rank in range(world):
         monkeypatch.setattr(samplers, "rank_and_world", lambda rank=rank: (rank, world))
         train = BucketBatchSampler(lengths, 4, seed=5)
-        shards.append((list(train), len(train), list(EqualLengthBatchSampler(lengths % 3, 4))))
+        shards.append((list(train), len(train), list(SortedBatchSampler(lengths % 3, 4))))
     assert len({len(s[0]) for s in shards}) == 1 and all(len(s[0]) == s[1] for s in shards)
     assert {i for s in shards for b in s[0] for i in b} == set(range(37))
     assert len({len(s[2]) for s in shards}) == 1
     assert {i for s in shards for b in s[2] for i in b} == set(range(37))
 
 
-def test_eval_batches_hold_equal_lengths_only():
+def test_eval_batches_are_sorted_by_length_and_cover_all_once():
     lengths = np.array([5, 7, 5, 7, 7, 9, 5])
-    batches = list(EqualLengthBatchSampler(lengths, 2, distributed=False))
-    assert all(len({lengths[i] for i in b}) == 1 for b in batches)
+    batches = list(SortedBatchSampler(lengths, 2, distributed=False))
+    assert batches == [[5, 1], [3, 4], [0, 2], [6]]  # longest first, ties in item order
     assert sorted(i for b in batches for i in b) == list(range(7))
+
+
+def test_sorted_eval_batches_pad_little():
+    lengths = np.random.default_rng(3).integers(24000, 240000, 500)
+    assert _padding(list(SortedBatchSampler(lengths, 16, distributed=False)), lengths) < 0.05

@@ -72,3 +72,21 @@ def test_selection_model_settings_become_per_aspect_overrides():
     entries = {"PQ": {"definer": {"name": "kmeans"}, "model": {"lambda_max": 0.5, "gamma": 3.0}}, "PC": {}}
     settings = selection_settings(entries, "s.yaml")
     assert settings == {"PQ": ({"name": "kmeans"}, {"lambda_max": 0.5, "gamma": 3.0}), "PC": ({}, {})}
+
+
+def test_a_definers_handling_sets_the_domain_handling_of_its_aspects():
+    """One sweep value names a whole strategy: `domain.definer={name: dataset, handling: bias}`."""
+    cfg = load_config(None, ["domain.definer={'name': 'dataset', 'handling': 'bias'}"])
+    assert cfg.model.domain_handling == "bias"
+    cfg = load_config(
+        None,
+        [
+            "domain.definers.PQ={'name': 'dataset', 'handling': 'conditioned'}",
+            "domain.definers.PC={'name': 'dataset', 'handling': 'conditioned'}",
+            "model.aspects.PC.domain_handling=adversarial",  # explicit per-aspect setting wins
+        ],
+    )
+    assert cfg.model.domain_handling == "adversarial"
+    assert cfg.model.aspects.PQ.domain_handling == "conditioned"
+    assert cfg.model.aspects.PC.domain_handling == "adversarial"
+    assert load_config(None, []).model.aspects == {}

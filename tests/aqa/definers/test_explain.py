@@ -7,8 +7,9 @@ import pytest
 
 from aqa.cli import main as aqa_main
 from aqa.config.domain import DefinerConfig
-from aqa.definers.explain import describe, eta_squared, explain
+from aqa.definers.explain import describe, explain
 from aqa.definers.registry import definer_label
+from data_modules.stats import eta_squared
 
 
 def test_eta_squared_known_values():

@@ -1,0 +1,204 @@
+"""Per-aspect domain handling, adversary strength and capacity: built on the tiny encoder, no training loop."""
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from aqa.config import load_config
+from aqa.model.aspects import aspect_settings
+from aqa.model.module import AQAModule
+
+ASPECTS = ["PQ", "PC", "CE", "CU"]
+K = 3
+
+
+def build(tiny_overrides, num_domains, *overrides, seed=0):
+    cfg = load_config(None, [*tiny_overrides, "model.encoder.mode=full", "model.head_hidden=16", *overrides])
+    torch.manual_seed(seed)
+    module = AQAModule(OmegaConf.to_container(cfg), num_domains, [5.0] * 4, [2.0] * 4)
+    return module.eval()  # dropout off: gradients and outputs are deterministic
+
+
+def batch(labels=None, n=4, seconds=0.5, rate=24000):
+    generator = torch.Generator().manual_seed(1)
+    audio = torch.randn(n, int(seconds * rate), generator=generator)
+    lengths = torch.full((n,), audio.shape[1], dtype=torch.long)
+    domains = torch.tensor(labels) if labels is not None else torch.full((n, 4), -1)
+    targets = torch.rand(n, 4, generator=generator) * 4 + 3
+    return audio, lengths, domains.long(), targets
+
+
+def encoder_grad_norm(module, domains, targets, audio, lengths) -> float:
+    module.zero_grad()
+    module.grl_lambdas.fill_(1.0)
+    out = module(audio, lengths, domains)
+    _, losses = module.domain_terms(out, module.normalise(targets), domains)
+    module.weighted_domain_loss(losses).backward()
+    grads = [p.grad.flatten() for p in module.encoder.parameters() if p.grad is not None]
+    return float(torch.cat(grads).norm())
+
+
+def test_an_aspects_reversed_gradient_does_not_depend_on_other_adversaries(tiny_overrides):
+    alone = build(tiny_overrides, {"PQ": K})
+    all_four = build(tiny_overrides, {a: K for a in ASPECTS})
+    missing, unexpected = all_four.load_state_dict(alone.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("adversaries.") and ".PQ." not in k for k in missing)
+    audio, lengths, _, targets = batch()
+    pq_only = torch.tensor([[0, -1, -1, -1], [1, -1, -1, -1], [2, -1, -1, -1], [0, -1, -1, -1]])
+    # the other aspects' labels are unknown: their adversaries exist (so a mean would divide by 4) but add
+    # no gradient, so what reaches the encoder is PQ's adversary alone in both modules
+    ratio = encoder_grad_norm(all_four, pq_only, targets, audio, lengths) / encoder_grad_norm(
+        alone, pq_only, targets, audio, lengths
+    )
+    assert ratio == pytest.approx(1.0, abs=1e-4)  # was 4.000 with the mean over adversarial aspects
+
+
+def test_per_aspect_lambda_gamma_and_weight(tiny_overrides):
+    module = build(
+        tiny_overrides,
+        {a: K for a in ASPECTS},
+        "model.aspects.PQ.lambda_max=0.5",
+        "model.aspects.PC.gamma=1.0",
+        "model.aspects.CE.weight=3.0",
+    )
+    module._trainer = SimpleNamespace(global_step=5, estimated_stepping_batches=10)  # progress 0.5
+    module.on_train_batch_start(None, 0)
+    lambdas = dict(zip(ASPECTS, module.grl_lambdas.tolist(), strict=True))
+    from aqa.model.grl import grl_lambda
+
+    assert lambdas["PQ"] == pytest.approx(grl_lambda(0.5, 0.5, 10.0))
+    assert lambdas["PC"] == pytest.approx(grl_lambda(0.5, 1.0, 1.0))
+    assert lambdas["CE"] == lambdas["CU"] == pytest.approx(grl_lambda(0.5, 1.0, 10.0))
+    losses = {a: torch.tensor(1.0) for a in ASPECTS}
+    assert float(module.weighted_domain_loss(losses)) == pytest.approx(1 + 1 + 3 + 1)  # a sum, not a mean
+
+
+def test_aspect_settings_reject_unknown_names(tiny_overrides):
+    cfg = load_config(None, ["model.aspects.XX.weight=2"])
+    with pytest.raises(ValueError, match=r"model.aspects names \['XX'\]"):
+        aspect_settings(cfg.model, ASPECTS)
+    cfg = load_config(None, ["model.aspects.PQ.domain_handling=magic"])
+    with pytest.raises(ValueError, match="model.aspects.PQ.domain_handling must be one of"):
+        aspect_settings(cfg.model, ASPECTS)
+    cfg = load_config(None, ["model.domain_handling=none", "model.aspects.CE.domain_handling=bias"])
+    handling = {a: s.domain_handling for a, s in aspect_settings(cfg.model, ASPECTS).items()}
+    assert handling == {"PQ": "none", "PC": "none", "CE": "bias", "CU": "none"}
+
+
+@pytest.mark.parametrize("handling", ["conditioned", "bias"])
+def test_conditioned_and_bias_use_known_domains_and_are_neutral_on_unseen_ones(tiny_overrides, handling):
+    module = build(tiny_overrides, {a: K for a in ASPECTS}, f"model.domain_handling={handling}")
+    assert not module.adversaries
+    if handling == "bias":  # a fitted correction (the trained state): distinct scale and offset per domain
+        for bias in module.domain_biases.values():
+            with torch.no_grad():
+                bias.log_scale.copy_(torch.tensor([0.3, -0.2, 0.1]))
+                bias.offset.copy_(torch.tensor([1.0, -0.5, 0.2]))
+    audio, lengths, _, targets = batch(n=1)
+    audio, lengths = audio.expand(K, -1), lengths.expand(K)
+    with torch.no_grad():
+        known = module(audio, lengths, torch.arange(K)[:, None].expand(K, 4)).preds
+        assert len(set(known[:, 0].tolist())) == K, "each known domain changes the prediction"
+        unseen = [
+            module(audio[:1], lengths[:1], torch.full((1, 4), label)).preds for label in (-1, -7, K, K + 5)
+        ]
+        for other in unseen[1:]:
+            assert torch.equal(other, unseen[0]), "an unseen domain's label does not matter"
+        assert torch.equal(module(audio[:1], lengths[:1]).preds, unseen[0])  # no labels = unknown
+        features = module.features(audio[:1], lengths[:1])
+        if handling == "bias":  # unseen = identity = the head's own output
+            raw = torch.stack([module.heads[a](features[:, i])[:, 0] for i, a in enumerate(ASPECTS)], 1)
+            assert torch.allclose(unseen[0], raw)
+        else:  # unseen = the mean of the learned embeddings
+            mean = module.domain_embeddings["PQ"].table.weight.mean(0, keepdim=True)
+            raw = module.heads["PQ"](torch.cat([features[:, 0], mean], -1))[:, 0]
+            assert torch.allclose(unseen[0][:, 0], raw)
+    # training uses the clip's domain: the MOS loss reaches that domain's parameters only
+    module.zero_grad()
+    labels = torch.tensor([[1] * 4])
+    out = module(audio[:1], lengths[:1], labels)
+    module.mos_losses(out, module.normalise(targets[:1]), None).sum().backward()
+    grad = (
+        module.domain_embeddings["PQ"].table.weight.grad.abs().sum(1)
+        if handling == "conditioned"
+        else module.domain_biases["PQ"].offset.grad.abs()
+    )
+    assert grad[1] > 0
+    if handling == "conditioned":
+        assert grad[0] == 0 and grad[2] == 0
+
+
+def test_bias_correction_is_centred_so_identity_is_the_average_domain(tiny_overrides):
+    module = build(tiny_overrides, {"PQ": K}, "model.domain_handling=bias")
+    bias = module.domain_biases["PQ"]
+    with torch.no_grad():
+        bias.log_scale.copy_(torch.tensor([0.5, 0.5, 0.5]))  # a common shift is absorbed by the head
+        bias.offset.copy_(torch.tensor([2.0, 2.0, 2.0]))
+    pred = torch.tensor([0.3, -1.0, 0.7])
+    assert torch.allclose(bias(pred, torch.arange(K)), pred)
+
+
+def test_conditional_adversary_sees_the_target_and_prediction_does_not_need_it(tiny_overrides):
+    module = build(tiny_overrides, {a: K for a in ASPECTS}, "model.domain_handling=adversarial_conditional")
+    adv = module.adversaries["PQ"].net[0]
+    assert adv.in_features == module.pools["PQ"].out_dim + 2  # features + [target, target missing]
+    audio, lengths, _, targets = batch(labels=[[0] * 4] * 4)
+    domains = torch.zeros(4, 4, dtype=torch.long)
+    out = module(audio, lengths, domains)  # no target needed to predict
+    logits_a, _ = module.domain_terms(out, module.normalise(targets), domains)
+    logits_b, _ = module.domain_terms(out, module.normalise(targets + 1.0), domains)
+    assert not torch.allclose(logits_a["PQ"][1], logits_b["PQ"][1])
+    logits_nan, losses = module.domain_terms(out, torch.full_like(targets, float("nan")), domains)
+    assert torch.isfinite(logits_nan["PQ"][1]).all() and all(torch.isfinite(v) for v in losses.values())
+
+
+def test_none_handling_builds_no_domain_parameters(tiny_overrides):
+    module = build(tiny_overrides, {a: K for a in ASPECTS}, "model.domain_handling=none")
+    assert not module.adversaries and not module.domain_embeddings and not module.domain_biases
+
+
+def _sgd_step_on_pq_adversary(module, audio, lengths):
+    domains = torch.tensor([[0, -1, -1, -1], [1, -1, -1, -1], [2, -1, -1, -1], [0, -1, -1, -1]])
+    module.zero_grad()
+    module.grl_lambdas.fill_(1.0)
+    out = module(audio, lengths, domains)
+    _, losses = module.domain_terms(out, torch.zeros(4, 4), domains)
+    module.weighted_domain_loss(losses).backward()
+    with torch.no_grad():
+        for p in module.parameters():
+            if p.grad is not None:
+                p -= 0.5 * p.grad
+
+
+@pytest.mark.parametrize("capacity", ["shared", "projected", "separate"])
+def test_only_separate_keeps_one_aspects_adversary_out_of_another_aspects_head_input(
+    tiny_overrides, capacity
+):
+    module = build(tiny_overrides, {"PQ": K}, f"model.aspect_capacity={capacity}")
+    audio, lengths, _, _ = batch()
+    with torch.no_grad():
+        before = module.features(audio, lengths)
+    _sgd_step_on_pq_adversary(module, audio, lengths)
+    with torch.no_grad():
+        after = module.features(audio, lengths)
+    assert not torch.allclose(before[:, 0], after[:, 0]), "PQ's adversary changes PQ's features"
+    others_unchanged = torch.equal(before[:, 1:], after[:, 1:])
+    assert others_unchanged == (capacity == "separate")
+
+
+def test_parameter_counts_per_capacity(tiny_overrides):
+    def count(module):
+        return sum(p.numel() for p in module.parameters())
+
+    hidden = 64  # the tiny encoder's size = the pooled size, so heads keep their input size
+    shared = build(tiny_overrides, {"PQ": K})
+    projected = build(
+        tiny_overrides, {"PQ": K}, "model.aspect_capacity=projected", f"model.projection_dim={hidden}"
+    )
+    separate = build(tiny_overrides, {"PQ": K}, "model.aspect_capacity=separate")
+    encoder = sum(p.numel() for p in shared.encoder.parameters())
+    assert count(separate) - count(shared) == 3 * encoder  # one encoder per aspect
+    assert count(projected) - count(shared) == 4 * (hidden * hidden + hidden)  # a Linear per aspect
+    assert len(separate.encoder_modules()) == 4 and not hasattr(separate, "encoder")
