@@ -50,7 +50,7 @@ def _predict(module, seed: int = 1) -> torch.Tensor:
     audio = 0.1 * torch.randn(3, 24000)
     lengths = torch.tensor([24000, 17000, 9000])
     with torch.no_grad():
-        return module.denormalise(module(audio, lengths)[0])
+        return module.denormalise(module(audio, lengths).preds)
 
 
 @pytest.mark.parametrize("merged", [False, True], ids=["small", "merged"])
