@@ -11,6 +11,7 @@ COMMANDS = {
     "train": ("aqa.training.train:main", "train a model: aqa train EXPERIMENT.yaml [key=value ...]"),
     "eval": ("aqa.training.evaluate:main", "evaluate a checkpoint: aqa eval CHECKPOINT [key=value ...]"),
     "predict": ("aqa.training.predict:main", "score files: aqa predict CHECKPOINT in.jsonl|in.csv|dir"),
+    "export": ("aqa.training.export:main", "deployable model: aqa export CHECKPOINT --out DIR [--merged]"),
     "prepare": ("aqa.data_commands:prepare", "build the audio cache: aqa prepare EXPERIMENT.yaml"),
     "validate": (
         "aqa.data_commands:validate",

@@ -16,6 +16,9 @@ class TrainerConfig:
     accelerator: str = "auto"  # cpu|gpu|auto
     devices: Any = 1  # a count (2), a list of device ids ([0, 1] or "0,1"), or auto
     num_nodes: int = 1
+    # who starts the DDP processes: auto (Lightning's detection, but under `sbatch --ntasks-per-node=1` with
+    # several devices Lightning starts them) | slurm (one `srun` task per device) | lightning | torchelastic
+    cluster: str = "auto"
     strategy: str = "auto"  # auto|ddp|ddp_spawn|...
     precision: str = "32-true"  # 32-true|bf16-mixed|16-mixed
     max_epochs: int = 10
@@ -58,6 +61,9 @@ class LoggerConfig:
     entity: str | None = None
     tags: list[str] = field(default_factory=list)
     csv: bool = True
+    # checkpoints as W&B artifacts (`model-<run id>`, aliases best/latest): false | true (at the end of
+    # training: the kept best and last) | all (each time one is saved). Fetch: wandb artifact get ...
+    log_model: str = "false"
 
 
 @dataclass

@@ -55,7 +55,9 @@ def describe(
     return row
 
 
-def explain(cfg, table: pd.DataFrame, sample_rate: int, compare=(), out_dir=None, plot=True) -> list[dict]:
+def explain(
+    cfg, table: pd.DataFrame, sample_rate: int, compare=(), out_dir=None, plot=True, wandb=False
+) -> list[dict]:
     """Fit each distinct definer (the configured ones per aspect, plus `compare` names with the settings of
     `domain.definer`) on the train rows; print the table; save the plot (and explain.json) in `out_dir`."""
     from aqa.definers.labels import fit_definer, needed_features, train_mask  # not for `--help`
@@ -93,8 +95,19 @@ def explain(cfg, table: pd.DataFrame, sample_rate: int, compare=(), out_dir=None
         (out / "explain.json").write_text(json.dumps(rows, indent=1))
         if plot:
             plotted = features[str(base.features)]
-            path = plot_umap(plotted, all_labels, table, train, aspects, out / "domains_umap.png", cfg)
-            log_to_wandb(path)
+            plot_umap(plotted, all_labels, table, train, aspects, out / "domains_umap.png", cfg)
+        from aqa.wandb_io import log_report
+
+        log_report(
+            "domains",
+            out,
+            {"domains/umap": out / "domains_umap.png"},
+            {"domains/definers": rows},
+            [out / "explain.json"],
+            wandb,
+            cfg.logger.project,
+            cfg.logger.entity,
+        )
     return rows
 
 
@@ -181,16 +194,6 @@ def plot_umap(features, all_labels: dict, table, train, aspects, path: Path, cfg
     return path
 
 
-def log_to_wandb(path: Path) -> None:
-    """Log the plot to the active W&B run, if any."""
-    try:
-        import wandb
-    except ImportError:
-        return
-    if wandb.run is not None:
-        wandb.run.log({"domains/umap": wandb.Image(str(path))})
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="aqa domains", description=__doc__.split("\n")[0])
     parser.add_argument("experiment", help="experiment YAML")
@@ -204,6 +207,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--no-plot", action="store_true", help="skip embeddings/UMAP unless a definer needs them"
     )
+    parser.add_argument("--wandb", action="store_true", help="log the table, plot and explain.json to W&B")
     args = parser.parse_args(argv)
 
     from aqa.config.load import load_config
@@ -216,7 +220,7 @@ def main(argv: list[str]) -> int:
     sample_rate = encoder_sample_rate(cfg.model.encoder)
     out = args.out or str(Path(cfg.run.dir or RUNS_ROOT) / "domains")
     compare = [c for c in args.compare.split(",") if c]
-    explain(cfg, table, sample_rate, compare=compare, out_dir=out, plot=not args.no_plot)
+    explain(cfg, table, sample_rate, compare=compare, out_dir=out, plot=not args.no_plot, wandb=args.wandb)
     if not args.no_plot:
         print(f"plot: {Path(out) / 'domains_umap.png'}")
     print(f"numbers: {Path(out) / 'explain.json'}")

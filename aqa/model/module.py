@@ -56,7 +56,7 @@ class AQAModule(L.LightningModule):
         domain_names: dict[str, list[str]] | None = None,
     ):
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(logger=False)  # in the checkpoint; the loggers get the config once
         self.cfg: DictConfig = OmegaConf.create(config)
         self.aspects = list(self.cfg.data.aspects)
         self.domain_names = domain_names or {}

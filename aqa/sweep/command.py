@@ -1,8 +1,5 @@
 """Sweep files: load and validate them, and build a trial's command line exactly as `wandb agent` does."""
 
-import json
-import os
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -13,7 +10,6 @@ from data_modules.errors import UserError
 
 # `wandb agent`'s default when a sweep has no `command:`
 DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
-_ENVVAR = re.compile(r"\$\{envvar:([A-Z0-9_]*)\}")
 
 
 class SweepFileError(UserError):
@@ -58,30 +54,32 @@ def _aqa_executable() -> list[str]:
 def build_command(sweep: dict, params: dict, json_file: str | Path | None = None) -> list[str]:
     """The argv `wandb agent` would run for these parameters.
 
-    Macros as W&B defines them: `${env}`, `${interpreter}`, `${program}`, `${args}`, `${args_no_hyphens}`,
-    `${args_no_boolean_flags}`, `${args_json}`, `${args_json_file}`, `${envvar:NAME}`. Two local choices:
-    `${interpreter}` is this Python (W&B: `python` on PATH), and a leading `aqa` that is not on PATH
-    becomes `python -m aqa.cli`.
+    The macros are expanded by wandb's own functions (`create_sweep_command` for `${envvar:NAME}`,
+    `create_sweep_command_args` for `${args}`, `${args_no_equals}`, `${args_no_hyphens}`,
+    `${args_no_boolean_flags}`, `${args_json}`, `${args_append_hydra}`, `${args_override_hydra}`), with the
+    agent's `${env}`, `${program}` and `${args_json_file}`. Two local choices: `${interpreter}` is this Python
+    (W&B: `python` on PATH), and a leading `aqa` that is not on PATH becomes `python -m aqa.cli`.
     """
-    values = {
+    from wandb.sdk.launch.sweeps.utils import create_sweep_command, create_sweep_command_args  # noqa: PLC0415
+
+    values = create_sweep_command_args({"args": {key: {"value": value} for key, value in params.items()}})
+    values |= {
         "env": ["/usr/bin/env"],
         "interpreter": [sys.executable],
         "program": [sweep["program"]] if "program" in sweep else [],
-        "args": [f"--{arg}" for arg in args_no_hyphens(params)],
-        "args_no_hyphens": args_no_hyphens(params),
-        "args_no_boolean_flags": [
-            f"--{k}" if v is True else f"--{k}={v}" for k, v in params.items() if v is not False
-        ],
-        "args_json": [json.dumps(params)],
         "args_json_file": [str(json_file)] if json_file else [],
     }
-    if json_file and "${args_json_file}" in sweep.get("command", DEFAULT_COMMAND):
-        Path(json_file).write_text(json.dumps(params))
+    command = create_sweep_command(list(sweep.get("command") or DEFAULT_COMMAND))  # it edits its argument
+    if json_file and "${args_json_file}" in command:
+        Path(json_file).write_text(values["args_json"][0])
     argv = []
-    for chunk in sweep.get("command", DEFAULT_COMMAND):
-        chunk = _ENVVAR.sub(lambda m: os.environ.get(m.group(1), m.group(1)), str(chunk))
+    for chunk in map(str, command):
         if chunk.startswith("${") and chunk.endswith("}"):
-            argv += values.get(chunk[2:-1], [])
+            if chunk[2:-1] not in values:
+                raise SweepFileError(
+                    f"unknown macro {chunk} in the sweep's command: wandb agent leaves it out"
+                )
+            argv += values[chunk[2:-1]]
         else:
             argv.append(chunk)
     if argv and argv[0] == "aqa":

@@ -59,12 +59,14 @@ def select(
     out: str | Path | None = None,
     protocol: str = DEFAULT_PROTOCOL,
     console: Console | None = None,
+    wandb: bool = False,
 ) -> dict[str, dict[str, AspectRanking]]:
     """Rank under every protocol, choose under `protocol`, write the three files into `out`, print the
     tables; returns {protocol: {aspect: AspectRanking}}."""
     from aqa.sweep.ranking import aspects_of, group, rank_aspect  # (scipy) not for `--help`
     from aqa.sweep.records import offline_records, online_records
     from aqa.sweep.report import heatmap, markdown, rich_tables, shortcut_notes, verdict
+    from aqa.wandb_io import log_report, sweep_target
 
     console = console or make_console()
     chosen = get_protocol(protocol)
@@ -114,6 +116,15 @@ def select(
     console.print(note)
     for file in ("selection.yaml", "selection.md", "selection.png"):
         console.print(f"wrote {out / file}")
+    log_report(
+        "selection",
+        out,
+        {"selection/heatmap": out / "selection.png"},
+        {"selection/ranking": [row for r in rankings.values() for row in r.rows]},
+        [out / "selection.yaml", out / "selection.md"],
+        wandb,
+        **sweep_target(source),
+    )
     return by_protocol
 
 
@@ -125,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     choosers = [n for n, p in PROTOCOLS.items() if p.choose_allowed]
     parser.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=choosers, help="the one that chooses")
     parser.add_argument("--out", help="output folder (default: the sweep directory)")
+    parser.add_argument("--wandb", action="store_true", help="log tables, heatmap and selection.yaml to W&B")
     args = parser.parse_args(argv)
     try:
-        select(args.source, args.out, args.protocol)
+        select(args.source, args.out, args.protocol, wandb=args.wandb)
     except (ValueError, FileNotFoundError) as err:
         Console(stderr=True).print(f"[red]aqa select:[/] {err}")
         return 2

@@ -1,5 +1,10 @@
-"""Load a trained model and its config from a checkpoint (for eval and predict)."""
+"""Load a trained model and its config from a checkpoint or an `aqa export` folder (for eval and predict).
 
+Loading never runs code from the file: checkpoints are read with `torch.load(weights_only=True)` (tensors
+and plain data only), exports are safetensors + JSON.
+"""
+
+import pickle
 from pathlib import Path
 
 import torch
@@ -11,16 +16,50 @@ from aqa.model.module import AQAModule
 from data_modules.manifest.columns import attach_domains
 
 
-def load_checkpoint(path: str | Path, overrides: list[str] = ()) -> tuple[AQAModule, object, int]:
-    """-> (module in eval mode, config = stored config <- overrides, encoder sample rate)."""
+class UnsafeCheckpointError(ValueError):
+    """A checkpoint holding Python objects beyond tensors and plain data: aqa refuses to unpickle it."""
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The checkpoint dict, read with `weights_only=True`; refuses (without running it) any other object."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    stored = torch.load(path, map_location="cpu", weights_only=False)["hyper_parameters"]["config"]
-    cfg = load_config(None, list(overrides), base=stored)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        # torch's text goes on to suggest allow-listing the object: keep only what it found
+        detail = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
+        detail = detail.split(" was not an allowed global")[0]
+        raise UnsafeCheckpointError(
+            f"refusing to load {path}: it holds Python objects that loading would have to execute "
+            f"({detail}). aqa checkpoints hold only tensors and plain data; do not load this file with "
+            "weights_only=False unless you trust whoever made it."
+        ) from None
+
+
+def module_from_checkpoint(checkpoint: dict, config: dict) -> AQAModule:
+    """Rebuild the module from a checkpoint dict (its hyper-parameters with `config` instead of the stored one)."""
+    module = AQAModule(**(checkpoint["hyper_parameters"] | {"config": config}))
+    module.load_state_dict(checkpoint["state_dict"])
+    module.on_load_checkpoint(checkpoint)
+    return module
+
+
+def load_checkpoint(path: str | Path, overrides: list[str] = ()) -> tuple[AQAModule, object, int]:
+    """-> (module in eval mode, config = stored config <- overrides, encoder sample rate).
+
+    `path` is a Lightning `.ckpt` or a folder written by `aqa export` (`aqa.training.export`).
+    """
+    if Path(path).is_dir():
+        from aqa.training.export import load_export  # noqa: PLC0415
+
+        module, cfg = load_export(path, overrides)
+        return module, cfg, encoder_sample_rate(cfg.model.encoder)
+    checkpoint = read_checkpoint(path)
+    cfg = load_config(None, list(overrides), base=checkpoint["hyper_parameters"]["config"])
     # the module is built from the overridden config (e.g. model.encoder.name pointing at this machine's copy)
-    config = OmegaConf.to_container(cfg, resolve=True)
-    module = AQAModule.load_from_checkpoint(path, map_location="cpu", config=config).eval()
+    module = module_from_checkpoint(checkpoint, OmegaConf.to_container(cfg, resolve=True)).eval()
     return module, cfg, encoder_sample_rate(cfg.model.encoder)
 
 

@@ -13,10 +13,10 @@ if TYPE_CHECKING:  # lightning is imported where it is used: `aqa eval --help` s
 
 def evaluate_splits(trainer: L.Trainer, module, datamodule, ckpt_path: str | None = None) -> dict[str, float]:
     """Validate, then test every eval split present; the module's float64 metrics of those stages."""
-    trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
+    trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
     metrics = {k: v for k, v in module.last_metrics.items() if k.startswith("val/")}
     if datamodule.eval_split_names:
-        trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
+        trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
         prefixes = tuple(f"{s}/" for s in datamodule.eval_split_names)
         metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith(prefixes)}
     return metrics
@@ -27,6 +27,7 @@ def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[st
     import lightning as L
 
     from aqa.training.checkpoint import domains_from_checkpoint, load_checkpoint
+    from aqa.training.cluster import cluster_environment
     from aqa.training.trainer import check_strategy, parse_devices
     from data_modules.datamodule import AQADataModule
     from data_modules.manifest import load_table
@@ -36,9 +37,12 @@ def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[st
     table = domains_from_checkpoint(module, load_table(cfg.data), aspects)
     datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
     check_strategy(cfg.trainer.strategy)
+    t = cfg.trainer
+    environment = cluster_environment(t.cluster, t.accelerator, parse_devices(t.devices), t.num_nodes)
     trainer = L.Trainer(
         accelerator=cfg.trainer.accelerator,
         devices=parse_devices(cfg.trainer.devices),
+        plugins=[environment] if environment else None,
         strategy=cfg.trainer.strategy,
         precision=cfg.trainer.precision,
         logger=False,

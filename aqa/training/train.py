@@ -99,7 +99,7 @@ def _train(cfg) -> dict:
         save_config(cfg, run_dir / "config.yaml")
         for a in aspects:
             rank_zero_info(f"[aqa] {a}: definer with {domains.num_domains.get(a, 0)} domains")
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg, run_dir))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg, run_dir), weights_only=True)
 
     # Final evaluation of the best checkpoint on val and every extra eval split.
     best_path = trainer.checkpoint_callback.best_model_path or None
@@ -136,6 +136,7 @@ def _write_outputs(trainer, module, metrics: dict, run_dir: Path, cfg) -> None:
     for logger in trainer.loggers:
         if logger.__class__.__name__ == "WandbLogger":
             logger.experiment.summary.update(finite(summary))
+            logger.experiment.finish()  # flushed now; a next run in this process gets its own W&B run
     rank_zero_info(f"[aqa] run folder: {run_dir}")
 
 

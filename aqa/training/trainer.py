@@ -3,6 +3,7 @@
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -11,6 +12,15 @@ from lightning.pytorch.loggers import CSVLogger, WandbLogger
 from omegaconf import OmegaConf
 
 from aqa.metrics.scores import HIGHER_IS_BETTER
+from aqa.training.cluster import cluster_environment
+from aqa.training.wandb_run import wandb_run_id
+
+# Epoch metrics (`stage/ASPECT/metric`) are computed from the rows gathered from every rank, so they are
+# identical on all ranks: no sync is needed, and Lightning's advice to add sync_dist=True (once per key
+# and process) does not apply. rank_zero_only=True would hide the monitor from the other ranks' callbacks.
+warnings.filterwarnings(
+    "ignore", message=r"It is recommended to use `self\.log\('[^'/]+/[^'/]+/[^']+', \.\.\., sync_dist=True\)`"
+)
 
 
 class BestMetrics(Callback):
@@ -64,7 +74,14 @@ def resolve_deterministic(value, accelerator: str):
     return not torch.cuda.is_available()
 
 
-SET_BY_AQA = {"callbacks", "logger", "default_root_dir", "use_distributed_sampler", "enable_checkpointing"}
+SET_BY_AQA = {
+    "callbacks",
+    "logger",
+    "default_root_dir",
+    "use_distributed_sampler",
+    "enable_checkpointing",
+    "plugins",  # the cluster environment: trainer.cluster
+}
 
 
 def trainer_kwargs(t) -> dict:
@@ -117,9 +134,20 @@ def build_loggers(cfg, run_dir: Path) -> list:
                 save_dir=str(run_dir),
                 tags=list(cfg.logger.tags),
                 config=OmegaConf.to_container(cfg, resolve=True),
+                log_model=log_model_flag(cfg.logger.log_model),
+                id=wandb_run_id(run_dir, resume=bool(cfg.run.resume)),
+                resume="allow",  # `run.resume` continues the run whose id the run folder keeps
             )
         )
     return loggers
+
+
+def log_model_flag(value) -> bool | str:
+    """`logger.log_model` as WandbLogger takes it: False, True or "all"."""
+    text = str(value).strip().lower()
+    if text not in ("false", "true", "all"):
+        raise ValueError(f"logger.log_model={value!r}: expected false, true or all")
+    return "all" if text == "all" else text == "true"
 
 
 SPAWN_STRATEGIES = ("ddp_spawn", "ddp_fork", "ddp_notebook")
@@ -161,10 +189,12 @@ def build_trainer(cfg, run_dir: Path) -> tuple[L.Trainer, BestMetrics]:
             )
         )
     t = cfg.trainer
+    environment = cluster_environment(t.cluster, t.accelerator, parse_devices(t.devices), t.num_nodes)
     if t.enable_progress_bar:
         callbacks.append(RichProgressBar(leave=True))
     trainer = L.Trainer(
         **trainer_kwargs(t),
+        plugins=[environment] if environment else None,
         callbacks=callbacks,
         logger=build_loggers(cfg, run_dir) or False,
         default_root_dir=str(run_dir),

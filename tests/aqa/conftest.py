@@ -1,4 +1,10 @@
-"""Synthetic tables and planted-cluster features for the definer and features tests."""
+"""Synthetic tables and planted-cluster features for the definer and features tests; reading back what an
+offline W&B run wrote (its `run-<id>.wandb` file) for the W&B tests."""
+
+import json
+import struct
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -97,3 +103,75 @@ def make_table():
 def planted_corpus():
     """The `write_planted_corpus` function (folder, n) -> manifest path."""
     return write_planted_corpus
+
+
+BLOCK, HEADER = 32768, 7  # W&B's LevelDB-log format: 32 KiB blocks; chunk = crc (4), length (2), type (1)
+FULL, LAST = 1, 4
+
+
+def _raw_records(path: Path):
+    data = path.read_bytes()
+    assert data[:4] == b":W&B", f"{path}: not a W&B transaction log"
+    pos, chunks = 7, []  # file header: ":W&B", magic (2), version (1)
+    while pos + HEADER <= len(data):
+        room = BLOCK - pos % BLOCK
+        _, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER]) if room >= HEADER else (0, 0, 0)
+        if kind == 0:  # zero padding to the end of the block
+            pos += room
+            continue
+        if pos + HEADER + length > len(data):  # still being written
+            return
+        chunks.append(data[pos + HEADER : pos + HEADER + length])
+        pos += HEADER + length
+        if kind in (FULL, LAST):
+            yield b"".join(chunks)
+            chunks = []
+
+
+def read_offline_run(folder: Path) -> dict:
+    """{id, config (top-level keys), history (keys), summary, artifacts [{name, type, aliases, files}]}."""
+    from wandb.proto import wandb_internal_pb2
+
+    (log,) = Path(folder).glob("run-*.wandb")
+    run = {"id": None, "config": {}, "history": {}, "summary": {}, "artifacts": []}
+    kinds = []
+    for raw in _raw_records(log):
+        record = wandb_internal_pb2.Record()
+        record.ParseFromString(raw)
+        kind = record.WhichOneof("record_type")
+        kinds.append(kind)
+        if kind == "run":
+            run["id"] = record.run.run_id
+            run["config"] |= {i.key: json.loads(i.value_json) for i in record.run.config.update}
+        elif kind == "config":
+            run["config"] |= {i.key: json.loads(i.value_json) for i in record.config.update}
+        elif kind == "history":
+            for item in record.history.item:
+                run["history"][item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
+        elif kind == "summary":
+            for item in record.summary.update:
+                run["summary"][item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
+        elif kind == "artifact":
+            a = record.artifact
+            files = {e.path: {"digest": e.digest, "local_path": e.local_path} for e in a.manifest.contents}
+            run["artifacts"].append(
+                {"name": a.name, "type": a.type, "aliases": list(a.aliases), "files": files}
+            )
+    run["kinds"] = kinds
+    return run
+
+
+@pytest.fixture
+def offline_runs():
+    """offline_runs(folder) -> every offline run under folder (a `wandb/` folder or above), oldest first."""
+
+    def read(folder, timeout: float = 60.0) -> list[dict]:
+        # wandb's service writes the log behind the process: wait for each run's final `exit` record
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = [read_offline_run(p) for p in sorted(Path(folder).rglob("offline-run-*")) if p.is_dir()]
+            if all(r["kinds"][-1:] == ["exit"] for r in runs) or time.monotonic() > deadline:
+                return runs
+            time.sleep(0.5)
+
+    return read

@@ -1,13 +1,12 @@
 """`aqa validate` and `aqa prepare` on small manifests with placeholder audio."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import soundfile as sf
 import yaml
 
 from aqa.cli import main as aqa
+from data_modules.published import TRACK2_DIR
 
 SR = 16000
 
@@ -112,12 +111,7 @@ def test_prepare_stops_on_too_many_skips(experiment, capsys):
 
 
 def test_validate_published_manifest_without_root_hints_at_it(tmp_path, tiny_overrides, capsys):
-    manifest = (
-        Path(__file__).resolve().parents[3]
-        / "shared/data/audiomos2025_track2/audiomos2025-track2-dev_list.csv"
-    )
-    if not manifest.is_file():
-        pytest.skip("published manifests not found")
+    manifest = TRACK2_DIR / "audiomos2025-track2-dev_list.csv"
     path = tmp_path / "exp.yaml"
     path.write_text(yaml.safe_dump({"data": {"manifest": str(manifest), "scale": [0, 10]}}))
     assert aqa(["validate", str(path), *tiny_overrides, f"data.cache_dir={tmp_path}/cache"]) == 1

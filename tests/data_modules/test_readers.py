@@ -1,4 +1,4 @@
-"""Readers of the published formats, run on the real manifests in ../shared/data (no audio)."""
+"""Readers of the published formats, run on the real manifests shipped in data_modules/published (no audio)."""
 
 from pathlib import Path
 
@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from aqa.config.load import load_config
 from data_modules.manifest import ManifestError, detect_format, load_table
+from data_modules.published import AES_NATURAL_DIR, PUBLISHED_DIR, TRACK2_DIR
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-TRACK2 = DATA / "audiomos2025_track2"
-AES = DATA / "aes_natural"
+TRACK2 = TRACK2_DIR
+AES = AES_NATURAL_DIR
 DATASETS = {
     "unbalanced_train_segments",
     "musiccaps",
@@ -20,8 +21,6 @@ DATASETS = {
     "EARS",
 }
 LONG = ["Production_Quality", "Production_Complexity", "Content_Enjoyment", "Content_Usefulness"]
-
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"published manifests not found at {DATA}")
 
 
 def _cfg(data_cfg, manifest, *overrides):
@@ -167,3 +166,25 @@ def test_missing_split_manifest_is_named(data_cfg):
     )
     with pytest.raises(FileNotFoundError, match="split_manifests.val"):
         load_table(cfg)
+
+
+def test_track2_experiment_file_points_at_the_shipped_lists(monkeypatch):
+    """The experiment as a user runs it from a clone: its manifests are the copies shipped in the repo."""
+    repo = PUBLISHED_DIR.parents[1]
+    monkeypatch.chdir(repo)
+    cfg = load_config(repo / "experiments/audiomos2025_track2.yaml", ["data.root=/data/aqa"])
+    paths = [Path(cfg.data.manifest), *(Path(p) for p in cfg.data.split_manifests.values())]
+    assert all(not p.is_absolute() and (repo / p).resolve().parent == TRACK2_DIR for p in paths)
+    table = load_table(cfg.data)
+    assert table.groupby("split").size().to_dict() == {"train": 2700, "val": 250, "test": 3060}
+
+
+def test_shipped_lists_carry_their_licence_and_checksums():
+    import hashlib
+
+    readme = (PUBLISHED_DIR / "README.md").read_text()
+    assert "CC-BY 4.0" in readme and "2618e9d451b456e9328b39495b5e6234678aa550" in readme
+    sums = [line.split("  ") for line in (PUBLISHED_DIR / "SHA256SUMS").read_text().splitlines()]
+    assert len(sums) == 7
+    for digest, name in sums:
+        assert hashlib.sha256((PUBLISHED_DIR / name).read_bytes()).hexdigest() == digest, name

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-import aqa.definers.explain as explain_module
 from aqa.cli import main as aqa_main
 from aqa.config.domain import DefinerConfig
 from aqa.definers.explain import describe, explain
@@ -55,28 +54,52 @@ def test_explain_without_plot(make_cfg, make_table, tmp_path, capsys):
     assert "eta2 PQ" in printed and "metadata(language)" in printed
 
 
-def test_plot_is_logged_to_an_active_wandb_run(tmp_path, monkeypatch):
+def test_explain_logs_its_table_to_wandb_when_asked(
+    make_cfg, make_table, tmp_path, monkeypatch, offline_runs
+):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path / "wandb-data"))
+    cfg = make_cfg("domain.definer=dataset")
+    explain(cfg, make_table(), 24000, compare=["random:3"], out_dir=tmp_path / "out", plot=False, wandb=True)
+    (run,) = offline_runs(tmp_path / "out" / "wandb")
+    assert run["history"]["domains/definers/_type"] == "table-file"
+    assert run["history"]["domains/definers/nrows"] == 2
+    assert [a["files"].keys() for a in run["artifacts"] if a["type"] == "domains"] == [
+        {"explain.json": 0}.keys()
+    ]
+
+
+def test_plot_and_table_are_logged_to_an_active_wandb_run(tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import wandb
 
+    from aqa.wandb_io import log_report
+
     path = tmp_path / "plot.png"
     plt.plot([0, 1])
     plt.savefig(path)
     plt.close()
-    explain_module.log_to_wandb(path)  # no active run: nothing happens
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    assert log_report("domains", tmp_path, {"domains/umap": path}) is None  # no active run, not asked
 
     class Run:
+        id = "abc"
         logged = []
 
         def log(self, data):
             self.logged.append(data)
 
     monkeypatch.setattr(wandb, "run", Run())
-    explain_module.log_to_wandb(path)
-    assert list(Run.logged[0]) == ["domains/umap"] and isinstance(Run.logged[0]["domains/umap"], wandb.Image)
+    rows = [{"label": "dataset", "k": 3, "eta2": {"PQ": 0.5}}]
+    assert log_report("domains", tmp_path, {"domains/umap": path}, {"domains/definers": rows}) == "abc"
+    logged = Run.logged[0]
+    assert isinstance(logged["domains/umap"], wandb.Image) and isinstance(
+        logged["domains/definers"], wandb.Table
+    )
+    assert logged["domains/definers"].columns == ["label", "k", "eta2/PQ"]
 
 
 @pytest.mark.slow

@@ -19,7 +19,9 @@ PARAMS = {
 
 def test_args_macros_match_wandb():
     wandb_args = create_sweep_command_args({"args": {k: {"value": v} for k, v in PARAMS.items()}})
-    for macro in ("args", "args_no_hyphens", "args_no_boolean_flags", "args_json"):
+    macros = ("args", "args_no_equals", "args_no_hyphens", "args_no_boolean_flags", "args_json")
+    macros += ("args_append_hydra", "args_override_hydra")
+    for macro in macros:
         sweep = {"command": ["prog", "${" + macro + "}"]}
         assert build_command(sweep, PARAMS) == ["prog", *wandb_args[macro]], macro
 
@@ -35,6 +37,30 @@ def test_env_interpreter_program_and_envvar(tmp_path, monkeypatch):
         "train.py",
         "--a=1",
     ]  # W&B's default command
+
+
+def test_every_wandb_macro_expands_like_the_agent():
+    """Offline argv == the agent's for a command that uses each macro: no macro is dropped."""
+    sweep = {"command": ["p", "${args_no_equals}", "${args_override_hydra}", "${args_append_hydra}"]}
+    assert build_command(sweep, {"seed": 1, "a.b": 0.5}) == [
+        "p",
+        *["--seed", "1", "--a.b", "0.5"],
+        *["++seed=1", "++a.b=0.5"],
+        *["+seed=1", "+a.b=0.5"],
+    ]
+
+
+def test_unknown_macro_is_an_error_not_dropped():
+    with pytest.raises(SweepFileError, match=r"\$\{args_no_hyphen\}"):
+        build_command({"command": ["p", "${args_no_hyphen}"]}, {"seed": 1})
+
+
+def test_envvar_inside_a_chunk(monkeypatch):
+    monkeypatch.setenv("AQA_DEVICES", "4")
+    assert build_command({"command": ["p", "trainer.devices=${envvar:AQA_DEVICES}"]}, {}) == [
+        "p",
+        "trainer.devices=4",
+    ]
 
 
 def test_args_json_file_is_written(tmp_path):

@@ -318,3 +318,25 @@ def test_shortcut_is_flagged_when_it_scores_above_zero_within_erm_ci(shortcut, f
         metrics = {"val/PQ/within_srcc": erm, "shortcut/val/PQ/within_srcc": shortcut}
         records.append(TrialRecord(f"n{s}", {"domain.definer": {"name": "none"}, "seed": s}, metrics))
     assert rank_aspect(group(records), "PQ", PROTOCOLS["within"]).shortcut_flagged is flagged
+
+
+def test_select_logs_tables_heatmap_and_selection_to_wandb(sweep_dir, tmp_path, monkeypatch, offline_runs):
+    """`aqa select --wandb` in an offline W&B run: the ranking table, the heatmap and selection.yaml."""
+    import base64
+    import hashlib
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path / "wandb-data"))  # artifact staging
+    out = tmp_path / "sel"
+    assert select_mod.main([str(sweep_dir), "--out", str(out), "--wandb"]) == 0
+    (run,) = offline_runs(out / "wandb")
+    assert run["history"]["selection/heatmap/_type"] == "image-file"
+    assert run["history"]["selection/ranking/_type"] == "table-file"
+    assert run["history"]["selection/ranking/nrows"] == len(ASPECTS) * len(DEFINERS)  # the chosen protocol
+    (artifact,) = [a for a in run["artifacts"] if a["type"] == "selection"]
+    assert set(artifact["files"]) == {"selection.yaml", "selection.md"}
+    md5 = base64.b64encode(hashlib.md5((out / "selection.yaml").read_bytes()).digest()).decode()
+    assert artifact["files"]["selection.yaml"]["digest"] == md5
+    # without --wandb and no active run: nothing is logged
+    assert select_mod.main([str(sweep_dir), "--out", str(tmp_path / "quiet")]) == 0
+    assert not (tmp_path / "quiet" / "wandb").exists()

@@ -73,6 +73,14 @@ def test_sweep_experiment_exists(path):
     assert (REPO / _experiment(load_sweep(path))).is_file()
 
 
+@pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)
+def test_sweep_names_a_program_beside_its_command(path):
+    """W&B's docs call `program` required; the agent runs `command`, which never uses `${program}` here."""
+    sweep = load_sweep(path)
+    assert (REPO / sweep["program"]).is_file()
+    assert "${program}" not in sweep["command"]
+
+
 def _readme_commands() -> list[list[str]]:
     text = (REPO / "sweeps" / "README.md").read_text()
     blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
