@@ -114,7 +114,7 @@ def run(
             for k in batch_ids
         ]
         batch = collate(items)
-        out, _ = module(batch["audio"], batch["lengths"])
+        out = module(batch["audio"], batch["lengths"]).preds
         valid += int(batch["lengths"].sum())
         total += batch["audio"].numel()
         for k, row in zip(batch_ids, out.numpy()):

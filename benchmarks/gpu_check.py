@@ -123,7 +123,8 @@ def check_precision(args, precision: str, device: str, peak: float | None, cache
     module = AQAModule(OmegaConf.to_container(cfg), {a: 6 for a in aspects}, [5.0] * 4, [2.0] * 4).to(device)
     flops = FlopCounterMode(display=False)
     with flops, _autocast(device, precision):
-        preds, pooled = module(batch["audio"], batch["lengths"])
+        out = module(batch["audio"], batch["lengths"])
+        preds, pooled = out.preds, out.features
         (preds.float().mean() + pooled.float().mean()).backward()
     module.zero_grad(set_to_none=True)
     step_flops = flops.get_total_flops()
@@ -182,7 +183,8 @@ class _OnDevice(torch.nn.Module):
 
     def forward(self, audio, lengths):
         with _autocast(self.device, self.precision):
-            preds, pooled = self.module(audio.to(self.device), lengths.to(self.device))
+            out = self.module(audio.to(self.device), lengths.to(self.device))
+            preds, pooled = out.preds, out.features
         _sync()
         return preds.float().cpu(), pooled
 

@@ -27,6 +27,7 @@ def test_quickstart_sweep_narrows_the_grid_and_places_overrides():
 def test_quickstart_runs_sweep_and_selection(tmp_path, tiny_overrides):
     overrides = [
         "data.corpus.size=120",
+        "metrics.min_source_clips=2",  # ~4 val clips per source at this size
         "trainer.max_epochs=1",
         "trainer.enable_progress_bar=false",
         *tiny_overrides,
