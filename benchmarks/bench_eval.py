@@ -111,6 +111,7 @@ def run(
         items = [
             {"audio": noise[k % 997 : k % 997 + sizes[k]], "target": np.zeros(1, np.float32)}
             | {"domain": np.zeros(1, np.int64), "window": 0, "weight": 1.0, "id": str(k), "system": "s"}
+            | {"dataset": "d"}
             for k in batch_ids
         ]
         batch = collate(items)

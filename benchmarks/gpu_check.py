@@ -22,6 +22,7 @@ kept checkpoint in one process with `aqa eval`: every val/test metric must agree
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -184,9 +185,8 @@ class _OnDevice(torch.nn.Module):
     def forward(self, audio, lengths):
         with _autocast(self.device, self.precision):
             out = self.module(audio.to(self.device), lengths.to(self.device))
-            preds, pooled = out.preds, out.features
         _sync()
-        return preds.float().cpu(), pooled
+        return dataclasses.replace(out, preds=out.preds.float().cpu())
 
 
 def ddp_check(folder: Path) -> str:

@@ -17,7 +17,8 @@ class DefinerConfig:
     features: str = "encoder"  # kmeans/gmm: encoder|acoustic|run:<checkpoint>[@ASPECT] (aqa.features)
     seed: int | None = None  # random/kmeans/gmm/pca/umap seed; None = the run's top-level `seed`
     # how the model uses these labels (a model.domain_handling value), so that one sweep value can name a
-    # whole domain strategy; None = model.domain_handling. Applied at config load (aqa.config.load).
+    # whole domain strategy; set, it wins over model.domain_handling; None = model.domain_handling.
+    # Applied at config load (aqa.config.load); a per-aspect model.aspects.<A>.domain_handling wins over it.
     handling: str | None = None
 
 

@@ -107,7 +107,9 @@ def run(
 
 
 def save_with_mappings(checkpoint, mappings: dict, out) -> Path:
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    from aqa.training.checkpoint import read_checkpoint
+
+    state = read_checkpoint(checkpoint)
     state[MAPPING_KEY] = mappings
     torch.save(state, out)
     Path(out).with_suffix(".mapping.json").write_text(json.dumps(mappings, indent=1))

@@ -105,7 +105,12 @@ def distances(
 
 
 def stored_mappings(checkpoint: str | Path) -> dict:
-    return torch.load(checkpoint, map_location="cpu", weights_only=False).get(MAPPING_KEY) or {}
+    """The distance -> MOS mappings saved in a checkpoint (plain lists; read with weights_only=True)."""
+    from aqa.training.checkpoint import read_checkpoint
+
+    if Path(checkpoint).is_dir():  # an `aqa export` folder carries no mapping
+        return {}
+    return read_checkpoint(checkpoint).get(MAPPING_KEY) or {}
 
 
 def score_rows(checkpoint, source, overrides=(), reference_column: str | None = None, references=None):

@@ -22,7 +22,8 @@ def as_definer_config(section, seed: int | None = None) -> DefinerConfig:
 
 def definer_key(cfg: DefinerConfig) -> str:
     """Canonical text of a definer config: equal keys are fitted once and shared."""
-    return json.dumps(dataclasses.asdict(cfg), sort_keys=True)
+    # `handling` is how the model uses the labels, not how they are fitted: it does not refit them
+    return json.dumps(dataclasses.asdict(dataclasses.replace(cfg, handling=None)), sort_keys=True)
 
 
 def check_definer(cfg: DefinerConfig, where: str) -> DefinerConfig:

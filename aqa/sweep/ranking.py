@@ -221,7 +221,10 @@ class Row:
     def probe_unmoved(self) -> bool:
         """An adversary that left the dataset probe where ERM had it (it only perturbed the features)."""
         c = self.candidate
-        adversary = c.name in DEFINERS and definer_class(c.name).adversary
+        handling = (c.definer.get("handling") or c.params.get("model.domain_handling")) or "adversarial"
+        adversary = (
+            c.name in DEFINERS and definer_class(c.name).adversary and handling.startswith("adversarial")
+        )
         return adversary and self.probe_vs_erm is not None and self.probe_vs_erm.covers_zero
 
 

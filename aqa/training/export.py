@@ -35,6 +35,10 @@ DOMAINS_FILE = "domains.json"
 
 def base_encoder_keys(module: AQAModule) -> list[str]:
     """State-dict keys of the pretrained encoder weights that training left unchanged (not exported small)."""
+    if module.capacity == "separate":
+        raise ValueError(
+            "aqa export: model.aspect_capacity=separate (one encoder per aspect) is not supported yet"
+        )
     mode = module.encoder.mode
     if mode == "full":
         return []
