@@ -146,7 +146,7 @@ def test_default_corpus(tmp_path):
     manifest = ensure_corpus(cfg)
     elapsed = time.perf_counter() - start
     print(f"\ndefault corpus ({cfg.size} clips, {cfg.seconds} s, {cfg.sample_rate} Hz): {elapsed:.1f} s")
-    assert elapsed < 90  # generous: other jobs may share the 2 cores
+    # no time bound here: performance targets live in benchmarks (docs/corpus.md has the measured time)
     written = shortcut_table(load_corpus(manifest.parent))
     planned = shortcut_table(plan_corpus(cfg.seed, cfg.size, cfg.seconds))
     assert np.allclose(written.to_numpy(), planned.to_numpy(), atol=1e-9)
