@@ -7,6 +7,7 @@ same files (deterministic)."""
 
 import json
 import math
+import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -172,7 +173,9 @@ def build(
     with Progress(*columns, disable=not progress, transient=True) as bar:
         task = bar.add_task("clips", total=len(todo))
         if workers > 1 and todo:
-            with ProcessPoolExecutor(workers) as pool:
+            # spawn, not fork: a forked child of a process that already runs torch/OpenMP threads can die
+            # (seen as BrokenProcessPool inside the test suite); a fresh interpreter per worker is safe
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                 for row in pool.map(_run, [(j, out) for j in todo]):
                     rows[row["id"]] = row
                     bar.advance(task)
