@@ -20,7 +20,7 @@ from aqa.config import load_config
 from aqa.config.domain import DefinerConfig
 from aqa.definers.labels import fit_definer, train_mask
 from aqa.definers.resolve import as_definer_config
-from aqa.features import compute_features
+from aqa.features import FeatureSettings, compute_features
 from aqa.model.encoder import encoder_sample_rate
 from data_modules.corpus.generate import TRUTH, ensure_corpus
 from data_modules.manifest import load_table
@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
     truth = pd.read_csv(ensure_corpus(cfg.data.corpus).parent / TRUTH, dtype={"id": str})
     table["family"] = table["id"].astype(str).map(dict(zip(truth["id"], truth["family"])))
     rate = encoder_sample_rate(cfg.model.encoder)
-    train = train_mask(cfg, table)
+    train = train_mask(cfg.data.train_split, table)
     family = table["family"].astype(str).to_numpy()[train]
     source = table["dataset"].astype(str).to_numpy()[train]
     ks = {"sources": len(set(source)), "families": len(set(family))}
@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
     print("| features | dims | k | ARI family | ARI source |")
     print("| --- | --- | --- | --- | --- |")
     for spec in EXTRACTORS:
-        features = compute_features(cfg, table, rate, spec)
+        features = compute_features(FeatureSettings.from_config(cfg), table, rate, spec)
         for what, k in ks.items():
             scores = {"family": [], "source": []}
             for seed in SEEDS:
