@@ -88,6 +88,30 @@ def test_cache_is_hit_on_the_second_use(make_cfg, make_table, monkeypatch, tmp_p
     assert len(paths) == 6
 
 
+def test_cache_keys_and_label_fingerprints_are_stable(make_cfg, make_table):
+    """The keys existing feature caches and run dirs were written under (values computed before the stages
+    took config sections): a change here invalidates every feature cache and refits every saved labels."""
+    from aqa.definers.labels import labels_fingerprint
+    from aqa.definers.resolve import resolve_definers
+    from tests.aqa.stage_args import label_args
+
+    table = make_table()
+    settings = FeatureSettings.from_config(make_cfg())
+    assert features_cache_path(settings, table, SR).name == "encoder-3aac605aaec4085341f8.npz"
+    assert features_cache_path(settings, table, SR, "acoustic").name == "acoustic-950a6747f8adeaa9182b.npz"
+
+    def fingerprint(*overrides):
+        cfg = make_cfg(*overrides)
+        specs = resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed)
+        return labels_fingerprint(cfg.domain, table, specs, SR, **label_args(cfg))
+
+    assert fingerprint("domain.definer=dataset").startswith("0aa8fd4387919e9b")
+    assert fingerprint("domain.definer=kmeans").startswith("c550ae40687241ab")
+    assert fingerprint("domain.definer=gmm", "domain.definer.features=acoustic").startswith(
+        "2d06edebd4cc39ec"
+    )
+
+
 def test_encoder_features_from_the_data_module_separate_planted_kinds(make_cfg, tmp_path, planted_corpus):
     """End to end: manifest -> load_table -> eval windows -> tiny frozen encoder -> kmeans labels."""
     from aqa.definers.labels import fit_domain_labels
