@@ -1,11 +1,13 @@
 """ARI of k-means clusters with the planted hidden family and with the source, per feature extractor.
 
-    python benchmarks/feature_ari.py [EXPERIMENT.yaml] [key=value ...]   (default: experiments/quickstart.yaml)
+    python benchmarks/feature_ari.py [EXPERIMENT.yaml] [key=value ...] [--features SPEC,SPEC,...]
+    (defaults: experiments/quickstart.yaml; --features encoder,acoustic)
 
 On the generated corpus (the hidden `family` of each clip is in its truth.csv, beside the manifest): for each extractor (`encoder` = the
 experiment's encoder, the tiny random one by default; `acoustic`), k-means as the `kmeans` definer runs it
 (z-score, PCA, seeds 0-2) with k = number of sources and k = number of hidden families, fitted on the train
-split; ARI on the train rows, mean and range over the seeds. Prints a markdown table.
+split; ARI on the train rows, mean and range over the seeds. Prints a markdown table. `--features` adds
+other extractor specs, e.g. `run:<checkpoint>@CE`, the pooled CE embedding of a trained run.
 """
 
 import dataclasses
@@ -30,6 +32,11 @@ SEEDS = (0, 1, 2)
 
 
 def main(argv: list[str]) -> int:
+    extractors = list(EXTRACTORS)
+    if "--features" in argv:
+        at = argv.index("--features")
+        extractors = argv[at + 1].split(",")
+        argv = argv[:at] + argv[at + 2 :]
     experiment = argv[0] if argv and argv[0].endswith(".yaml") else "experiments/quickstart.yaml"
     overrides = argv[1:] if argv and argv[0].endswith(".yaml") else argv
     cfg = load_config(Path(experiment), overrides)
@@ -50,7 +57,7 @@ def main(argv: list[str]) -> int:
     )
     print("| features | dims | k | ARI family | ARI source |")
     print("| --- | --- | --- | --- | --- |")
-    for spec in EXTRACTORS:
+    for spec in extractors:
         features = compute_features(FeatureSettings.from_config(cfg), table, rate, spec)
         for what, k in ks.items():
             scores = {"family": [], "source": []}
