@@ -38,6 +38,8 @@ def validate(argv: list[str]) -> int:
     from data_modules.manifest import Problem, load_table
 
     def definers() -> list:
-        return [Problem("domain_definer", m) for m in definer_problems(cfg, load_table(cfg.data))]
+        named = {"aspects": list(cfg.data.aspects), "train_split": cfg.data.train_split, "seed": cfg.seed}
+        problems = definer_problems(cfg.domain, load_table(cfg.data), **named)
+        return [Problem("domain_definer", m) for m in problems]
 
     return validate_data(cfg.data, rate, Console(), more_checks=definers)

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 
 from aqa.config import load_config
 from aqa.model.module import AQAModule
+from aqa.model.sections import module_sections
 from data_modules.datasets import collate
 from data_modules.samplers import SortedBatchSampler
 from data_modules.windows import eval_windows
@@ -134,7 +134,9 @@ def main() -> None:
 
     cfg = load_config(None, ["model.encoder.name=tiny", "model.encoder.mode=lora", *ARCHS[args.arch]])
     torch.manual_seed(0)
-    module = AQAModule(OmegaConf.to_container(cfg), {}, [5.0] * 4, [2.0] * 4).eval()
+    module = AQAModule(
+        **module_sections(cfg), num_domains={}, target_mean=[5.0] * 4, target_std=[2.0] * 4
+    ).eval()
     sizes = track2_like_windows(args.clips, args.window, args.seed)
     noise = np.random.default_rng(1).normal(0, 0.1, int(sizes.max()) + 1000).astype(np.float32)
     run(module, [[0]], sizes, noise)  # warm-up

@@ -103,9 +103,10 @@ def main() -> None:
         encoder.zero_grad(set_to_none=True)
         return time.perf_counter() - start
 
-    from omegaconf import OmegaConf
+    from aqa.model.sections import module_sections
 
-    module = AQAModule(OmegaConf.to_container(cfg), {a: 6 for a in aspects}, [5.0] * 4, [2.0] * 4)
+    fitted = {"num_domains": {a: 6 for a in aspects}, "target_mean": [5.0] * 4, "target_std": [2.0] * 4}
+    module = AQAModule(**module_sections(cfg), **fitted)
     timer = StepTimer()
     steps = 2 + args.steps
     trainer = L.Trainer(

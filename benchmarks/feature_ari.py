@@ -1,11 +1,13 @@
 """ARI of k-means clusters with the planted hidden family and with the source, per feature extractor.
 
-    python benchmarks/feature_ari.py [EXPERIMENT.yaml] [key=value ...]   (default: experiments/quickstart.yaml)
+    python benchmarks/feature_ari.py [EXPERIMENT.yaml] [key=value ...] [--features SPEC,SPEC,...]
+    (defaults: experiments/quickstart.yaml; --features encoder,acoustic)
 
 On the generated corpus (the hidden `family` of each clip is in its truth.csv, beside the manifest): for each extractor (`encoder` = the
 experiment's encoder, the tiny random one by default; `acoustic`), k-means as the `kmeans` definer runs it
 (z-score, PCA, seeds 0-2) with k = number of sources and k = number of hidden families, fitted on the train
-split; ARI on the train rows, mean and range over the seeds. Prints a markdown table.
+split; ARI on the train rows, mean and range over the seeds. Prints a markdown table. `--features` adds
+other extractor specs, e.g. `run:<checkpoint>@CE`, the pooled CE embedding of a trained run.
 """
 
 import dataclasses
@@ -20,7 +22,7 @@ from aqa.config import load_config
 from aqa.config.domain import DefinerConfig
 from aqa.definers.labels import fit_definer, train_mask
 from aqa.definers.resolve import as_definer_config
-from aqa.features import compute_features
+from aqa.features import FeatureSettings, compute_features
 from aqa.model.encoder import encoder_sample_rate
 from data_modules.corpus.generate import TRUTH, ensure_corpus
 from data_modules.manifest import load_table
@@ -30,6 +32,11 @@ SEEDS = (0, 1, 2)
 
 
 def main(argv: list[str]) -> int:
+    extractors = list(EXTRACTORS)
+    if "--features" in argv:
+        at = argv.index("--features")
+        extractors = argv[at + 1].split(",")
+        argv = argv[:at] + argv[at + 2 :]
     experiment = argv[0] if argv and argv[0].endswith(".yaml") else "experiments/quickstart.yaml"
     overrides = argv[1:] if argv and argv[0].endswith(".yaml") else argv
     cfg = load_config(Path(experiment), overrides)
@@ -39,7 +46,7 @@ def main(argv: list[str]) -> int:
     truth = pd.read_csv(ensure_corpus(cfg.data.corpus).parent / TRUTH, dtype={"id": str})
     table["family"] = table["id"].astype(str).map(dict(zip(truth["id"], truth["family"])))
     rate = encoder_sample_rate(cfg.model.encoder)
-    train = train_mask(cfg, table)
+    train = train_mask(cfg.data.train_split, table)
     family = table["family"].astype(str).to_numpy()[train]
     source = table["dataset"].astype(str).to_numpy()[train]
     ks = {"sources": len(set(source)), "families": len(set(family))}
@@ -50,8 +57,8 @@ def main(argv: list[str]) -> int:
     )
     print("| features | dims | k | ARI family | ARI source |")
     print("| --- | --- | --- | --- | --- |")
-    for spec in EXTRACTORS:
-        features = compute_features(cfg, table, rate, spec)
+    for spec in extractors:
+        features = compute_features(FeatureSettings.from_config(cfg), table, rate, spec)
         for what, k in ks.items():
             scores = {"family": [], "source": []}
             for seed in SEEDS:

@@ -36,7 +36,6 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -47,6 +46,7 @@ from bench_train_step import ARCHS, StepTimer, make_batch  # noqa: E402
 from aqa.config import load_config  # noqa: E402
 from aqa.model.encoder import Encoder  # noqa: E402
 from aqa.model.module import AQAModule  # noqa: E402
+from aqa.model.sections import module_sections  # noqa: E402
 from data_modules.samplers import SortedBatchSampler  # noqa: E402
 
 PEAK_BF16_TFLOPS = {"H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0}
@@ -121,7 +121,8 @@ def check_precision(args, precision: str, device: str, peak: float | None, cache
 
     bare = bare_step_times(cfg, batch, device, precision, 2 + args.steps)[2:]
 
-    module = AQAModule(OmegaConf.to_container(cfg), {a: 6 for a in aspects}, [5.0] * 4, [2.0] * 4).to(device)
+    fitted = {"num_domains": {a: 6 for a in aspects}, "target_mean": [5.0] * 4, "target_std": [2.0] * 4}
+    module = AQAModule(**module_sections(cfg), **fitted).to(device)
     flops = FlopCounterMode(display=False)
     with flops, _autocast(device, precision):
         out = module(batch["audio"], batch["lengths"])

@@ -109,14 +109,14 @@ def _untrained(checkpoint, overrides: list[str], seed: int):
     """The same architecture before training (tiny random encoder, seeded projection): what the distance
     alone gives, without any RnC learning."""
     import lightning as L  # noqa: PLC0415
-    from omegaconf import OmegaConf  # noqa: PLC0415
 
     from aqa.model.module import AQAModule  # noqa: PLC0415
+    from aqa.model.sections import module_sections  # noqa: PLC0415
     from aqa.training.checkpoint import load_checkpoint  # noqa: PLC0415
 
     _, cfg, sample_rate = load_checkpoint(checkpoint, overrides)
     L.seed_everything(seed, verbose=False)
-    module = AQAModule(OmegaConf.to_container(cfg, resolve=True), {}, [0.0], [1.0]).eval()
+    module = AQAModule(**module_sections(cfg), num_domains={}, target_mean=[0.0], target_std=[1.0]).eval()
     return module, cfg, sample_rate
 
 

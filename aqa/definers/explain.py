@@ -72,11 +72,12 @@ def explain(
         name, _, k = item.partition(":")
         spec = check_definer(dataclasses.replace(base, name=name, k=int(k) if k else base.k), "--compare")
         specs.setdefault(definer_key(spec), spec)
-    train = train_mask(cfg, table)
-    from aqa.features import compute_features
+    train = train_mask(cfg.data.train_split, table)
+    from aqa.features import FeatureSettings, compute_features
 
     needed = needed_features(specs.values()) | ({str(base.features)} if plot else set())
-    features = {spec: compute_features(cfg, table, sample_rate, spec) for spec in sorted(needed)}
+    settings = FeatureSettings.from_config(cfg)
+    features = {spec: compute_features(settings, table, sample_rate, spec) for spec in sorted(needed)}
     rows, all_labels = [], {}
     for key, spec in specs.items():
         definer, labels = fit_definer(

@@ -11,11 +11,16 @@ from aqa.definers.registry import build_definer
 from aqa.definers.resolve import resolve_definers
 
 
-def definer_problems(cfg, table: pd.DataFrame) -> list[str]:
-    """One message per aspect whose definer cannot be fitted on `table` (empty: all feasible)."""
+def definer_problems(
+    domain, table: pd.DataFrame, *, aspects: list[str], train_split: str, seed: int
+) -> list[str]:
+    """One message per aspect whose definer cannot be fitted on `table` (empty: all feasible).
+
+    domain: the `domain:` section; aspects, train_split: `data.aspects`, `data.train_split`; seed: `seed`.
+    """
     try:
-        specs = resolve_definers(cfg.domain, list(cfg.data.aspects), cfg.seed)  # unknown aspects, definers
-        n_train = int(train_mask(cfg, table).sum())
+        specs = resolve_definers(domain, list(aspects), seed)  # unknown aspects, definers
+        n_train = int(train_mask(train_split, table).sum())
     except DefinerError as err:
         return [str(err)]
     problems = []

@@ -14,7 +14,7 @@ from aqa.config.domain import DefinerConfig
 from aqa.definers.base import UNKNOWN, Definer, DefinerError
 from aqa.definers.registry import build_definer, definer_class
 from aqa.definers.resolve import definer_key, resolve_definers
-from aqa.features import compute_features, features_identity
+from aqa.features import FeatureSettings, compute_features, features_identity
 from data_modules.atomic import atomic_path
 from data_modules.locks import file_lock
 from data_modules.manifest.columns import attach_domains, domain_column
@@ -115,13 +115,11 @@ def _atomic(path: Path, write) -> None:
         write(tmp)
 
 
-def train_mask(cfg, table: pd.DataFrame) -> np.ndarray:
-    """(N,) bool: rows of the train split (the only rows definers are fitted on)."""
-    mask = (table["split"].astype(str) == str(cfg.data.train_split)).to_numpy()
+def train_mask(train_split: str, table: pd.DataFrame) -> np.ndarray:
+    """(N,) bool: rows of the train split `data.train_split` (the only rows definers are fitted on)."""
+    mask = (table["split"].astype(str) == str(train_split)).to_numpy()
     if not mask.any():
-        raise DefinerError(
-            f"no rows in train split {cfg.data.train_split!r}: domain definers fit on train only"
-        )
+        raise DefinerError(f"no rows in train split {train_split!r}: domain definers fit on train only")
     return mask
 
 
@@ -141,18 +139,27 @@ def fit_definer(
     return definer, definer.predict(table.reset_index(drop=True), feats)
 
 
-def labels_fingerprint(cfg, table: pd.DataFrame, specs: dict[str, DefinerConfig], sample_rate) -> str:
-    """Hash of what fitted labels depend on: definers per aspect, rows + train membership, options, features."""
-    rows = sorted(zip(table["id"].astype(str), train_mask(cfg, table).tolist()))
+def labels_fingerprint(
+    domain,
+    table: pd.DataFrame,
+    specs: dict[str, DefinerConfig],
+    sample_rate,
+    *,
+    train_split: str,
+    feature_settings: FeatureSettings,
+) -> str:
+    """Hash of what fitted labels depend on: definers per aspect, rows + train membership, options
+    (`domain.min_domains`, `domain.class_weights`), features."""
+    rows = sorted(zip(table["id"].astype(str), train_mask(train_split, table).tolist()))
     parts = {
         "definers": {a: definer_key(s) for a, s in specs.items()},
         "rows": hashlib.sha256(json.dumps(rows).encode()).hexdigest(),
-        "min_domains": int(cfg.domain.min_domains),
-        "class_weights": bool(cfg.domain.class_weights),
+        "min_domains": int(domain.min_domains),
+        "class_weights": bool(domain.class_weights),
     }
     needed = sorted(needed_features(specs.values()))
     if needed:
-        parts["features"] = {f: features_identity(cfg, table, sample_rate, f) for f in needed}
+        parts["features"] = {f: features_identity(feature_settings, table, sample_rate, f) for f in needed}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -161,19 +168,29 @@ def needed_features(specs) -> set[str]:
     return {f for s in specs if (f := definer_class(s.name).features(s)) is not None}
 
 
-def fit_labels(cfg, table: pd.DataFrame, specs: dict[str, DefinerConfig], sample_rate=None, features=None):
+def fit_labels(
+    domain,
+    table: pd.DataFrame,
+    specs: dict[str, DefinerConfig],
+    sample_rate=None,
+    features=None,
+    *,
+    train_split: str,
+    feature_settings: FeatureSettings,
+):
     """Fit every distinct definer of `specs` once (train rows only) and label all rows. Nothing is saved.
 
+    domain: the `domain:` section (min_domains, class_weights).
     features: {spec: (N, H)} features of `table` rows; those missing are computed (cached) here.
     """
-    train = train_mask(cfg, table)
+    train = train_mask(train_split, table)
     keys = {a: definer_key(s) for a, s in specs.items()}
     first: dict[str, DefinerConfig] = {}  # definer key -> its config (identical configs are fitted once)
     for aspect, key in keys.items():
         first.setdefault(key, specs[aspect])
     features = dict(features or {})
     for spec in sorted(needed_features(first.values()) - set(features)):
-        features[spec] = compute_features(cfg, table, sample_rate, spec)
+        features[spec] = compute_features(feature_settings, table, sample_rate, spec)
     fits = {
         key: fit_definer(spec, table, train, features.get(definer_class(spec.name).features(spec)))
         for key, spec in first.items()
@@ -184,7 +201,7 @@ def fit_labels(cfg, table: pd.DataFrame, specs: dict[str, DefinerConfig], sample
         labels={},
         num_domains={},
         names={},
-        class_weights={} if cfg.domain.class_weights else None,
+        class_weights={} if domain.class_weights else None,
         definers={a: dataclasses.asdict(s) for a, s in specs.items()},
         fitted=[{"config": dataclasses.asdict(first[k]), "state": fits[k][0].state_dict()} for k in order],
         fitted_index={a: order.index(k) for a, k in keys.items()},
@@ -194,17 +211,17 @@ def fit_labels(cfg, table: pd.DataFrame, specs: dict[str, DefinerConfig], sample
         k = len(definer.names) if definer.adversary else 0
         counts = np.bincount(labels[train & (labels >= 0)], minlength=len(definer.names))
         seen = int((counts > 0).sum())
-        if definer.adversary and seen < cfg.domain.min_domains:
+        if definer.adversary and seen < domain.min_domains:
             out.warnings.append(
                 f"aspect {aspect}: definer {definer.name} gives {seen} domain(s) on the train split "
-                f"(min_domains={cfg.domain.min_domains}): no adversary for {aspect}"
+                f"(min_domains={domain.min_domains}): no adversary for {aspect}"
             )
             k = 0
         if (
             k
             and counts.min() > 0
             and counts.max() / counts.min() > UNEQUAL_RATIO
-            and not cfg.domain.class_weights
+            and not domain.class_weights
         ):
             out.warnings.append(
                 f"aspect {aspect}: very unequal domain sizes {counts.tolist()} (definer {definer.name}); "
@@ -219,23 +236,36 @@ def fit_labels(cfg, table: pd.DataFrame, specs: dict[str, DefinerConfig], sample
     return out
 
 
-def fit_domain_labels(cfg, table: pd.DataFrame, run_dir: str | Path, sample_rate: int | None) -> DomainLabels:
+def fit_domain_labels(
+    domain,
+    table: pd.DataFrame,
+    run_dir: str | Path,
+    sample_rate: int | None,
+    *,
+    aspects: list[str],
+    train_split: str,
+    seed: int,
+    feature_settings: FeatureSettings,
+) -> DomainLabels:
     """Labels of every `table` row per aspect, fitted on the train split, saved under `run_dir/domains/`.
 
+    domain: the `domain:` section; aspects, train_split: `data.aspects`, `data.train_split`; seed: the
+    run's `seed` (definers with `seed: null` follow it); feature_settings: what the features read.
     Under a file lock: when the folder already holds labels with the same fingerprint (same definers,
     rows and options) they are loaded, not refitted, so DDP ranks and resumed runs share one fit.
     """
-    specs = resolve_definers(cfg.domain, list(cfg.data.aspects), seed=cfg.seed)
+    specs = resolve_definers(domain, list(aspects), seed=seed)
+    named = {"train_split": train_split, "feature_settings": feature_settings}
     folder = Path(run_dir) / "domains"
     with file_lock(folder / ".lock"):
-        fingerprint = labels_fingerprint(cfg, table, specs, sample_rate)
+        fingerprint = labels_fingerprint(domain, table, specs, sample_rate, **named)
         saved = DomainLabels.load(folder)
         if saved is not None and saved.fingerprint == fingerprint:
             log.info("domain labels: reusing %s (digest %s)", folder, saved.digest()[:12])
             return saved.align(table["id"])
         if saved is not None:
             log.warning("domain labels in %s were fitted for other definers or rows: refitting", folder)
-        labels = fit_labels(cfg, table, specs, sample_rate)
+        labels = fit_labels(domain, table, specs, sample_rate, **named)
         labels.fingerprint = fingerprint
         labels.save(folder)
         log.info("domain labels: fitted, saved to %s (digest %s)", folder, labels.digest()[:12])

@@ -81,10 +81,10 @@ class AcousticExtractor(Extractor):
         "signal descriptors (level, noise floor, tilt, bandwidth, rolloff, flatness) + log-mel shape"
     )
 
-    def identity(self, cfg):
+    def identity(self, settings):
         return {"descriptors": list(DESCRIPTORS), "n_fft": N_FFT}
 
-    def open(self, cfg, sample_rate):
+    def open(self, settings, sample_rate):
         mel = mel_bank(sample_rate)
 
         def features(audio, lengths):  # (B, T), (B,) -> (B, D)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from aqa.features.registry import extractor_for
+from aqa.features.settings import FeatureSettings
 from aqa.features.windows import eval_batches, pool_windows
 from data_modules.atomic import atomic_path
 from data_modules.locks import file_lock
@@ -22,45 +23,52 @@ from data_modules.locks import file_lock
 log = logging.getLogger(__name__)
 
 
-def features_identity(cfg, table: pd.DataFrame, sample_rate: int, spec: str = "encoder") -> dict:
+def features_identity(
+    settings: FeatureSettings, table: pd.DataFrame, sample_rate: int, spec: str = "encoder"
+) -> dict:
     """Everything the features of `spec` depend on (the cache key is its hash)."""
     extractor = extractor_for(spec)
     columns = table.reindex(columns=["id", "path", "start", "end"])  # start/end: NaN = whole file
     rows = sorted(columns.astype(str).to_numpy().tolist())  # order-free
     return {
         "features": extractor.name,
-        **extractor.identity(cfg),
+        **extractor.identity(settings),
         "rows": hashlib.sha256(json.dumps(rows).encode()).hexdigest(),
         "n_rows": len(table),
         "sample_rate": int(sample_rate),
-        "window_seconds": float(cfg.data.eval_window_seconds),
+        "window_seconds": float(settings.data.eval_window_seconds),
     }
 
 
-def features_cache_path(cfg, table: pd.DataFrame, sample_rate: int, spec: str = "encoder") -> Path:
-    identity = features_identity(cfg, table, sample_rate, spec)
+def features_cache_path(
+    settings: FeatureSettings, table: pd.DataFrame, sample_rate: int, spec: str = "encoder"
+) -> Path:
+    identity = features_identity(settings, table, sample_rate, spec)
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
-    return Path(os.path.expanduser(cfg.domain.embeddings.cache_dir)) / f"{identity['features']}-{key}.npz"
+    return Path(os.path.expanduser(settings.embeddings.cache_dir)) / f"{identity['features']}-{key}.npz"
 
 
-def compute_features(cfg, table: pd.DataFrame, sample_rate: int, spec: str = "encoder") -> np.ndarray:
+def compute_features(
+    settings: FeatureSettings, table: pd.DataFrame, sample_rate: int, spec: str = "encoder"
+) -> np.ndarray:
     """(N, H) float32 aligned with `table` rows; NaN rows for clips the data module skipped as unusable.
 
     Cached on disk (file lock: concurrent processes compute once); a second call only reads the file.
     """
-    path = features_cache_path(cfg, table, sample_rate, spec)
+    path = features_cache_path(settings, table, sample_rate, spec)
     ids = table["id"].astype(str).tolist()
     with file_lock(path.with_suffix(".lock")):
         if path.is_file():
             log.info("features %s: cache hit %s", spec, path)
             with np.load(path) as cached:  # stored in id order: any row order of the same rows hits
                 return cached["emb"][pd.Index(cached["ids"]).get_indexer(ids)]
-        window_fn = extractor_for(spec).open(cfg, sample_rate)
-        values = pool_windows(window_fn, eval_batches(cfg, table, sample_rate), ids, f"features {spec}")
+        window_fn = extractor_for(spec).open(settings, sample_rate)
+        batches = eval_batches(settings.data, table, sample_rate)
+        values = pool_windows(window_fn, batches, ids, f"features {spec}")
         order = np.argsort(np.array(ids, dtype=object), kind="stable")
         with atomic_path(path) as tmp:
             np.savez(tmp, ids=np.array(ids)[order], emb=values[order])
-        identity = features_identity(cfg, table, sample_rate, spec)
+        identity = features_identity(settings, table, sample_rate, spec)
         path.with_suffix(".json").write_text(json.dumps(identity, indent=1, sort_keys=True))
         log.info("features %s: %s computed and cached at %s", spec, values.shape, path)
         return values

@@ -19,13 +19,13 @@ def layer_index(layer: str, num_layers: int) -> int | None:
     return index
 
 
-def frozen_encoder(cfg):
-    """The pretrained encoder of `cfg.model.encoder` (no LoRA, no training), in eval mode."""
+def frozen_encoder(encoder_cfg):
+    """The pretrained encoder of the `model.encoder` section (no LoRA, no training), in eval mode."""
     from omegaconf import OmegaConf
 
     from aqa.model.encoder import Encoder
 
-    return Encoder(OmegaConf.merge(cfg.model.encoder, {"mode": "frozen"})).eval()
+    return Encoder(OmegaConf.merge(encoder_cfg, {"mode": "frozen"})).eval()
 
 
 def encoder_window_fn(encoder, layer: str):
@@ -48,10 +48,10 @@ class EncoderExtractor(Extractor):
     name = "encoder"
     description = "the frozen pretrained encoder's layers (model.encoder, domain.embeddings.layer)"
 
-    def identity(self, cfg):
+    def identity(self, settings):
         from aqa.model.encoder import encoder_identity
 
-        return {"encoder": encoder_identity(cfg.model.encoder), "layer": str(cfg.domain.embeddings.layer)}
+        return {"encoder": encoder_identity(settings.encoder), "layer": str(settings.embeddings.layer)}
 
-    def open(self, cfg, sample_rate):
-        return encoder_window_fn(frozen_encoder(cfg), cfg.domain.embeddings.layer)
+    def open(self, settings, sample_rate):
+        return encoder_window_fn(frozen_encoder(settings.encoder), settings.embeddings.layer)

@@ -37,17 +37,20 @@ class RunExtractor(Extractor):
             raise ValueError(f"features {self.name}:{self.arg}: checkpoint not found: {path}")
         return path, aspect or None
 
-    def identity(self, cfg):
+    def identity(self, settings):
         path, aspect = self._parsed()
         return {"checkpoint_sha256": file_digest(path), "aspect": aspect}
 
-    def open(self, cfg, sample_rate):
+    def open(self, settings, sample_rate):
+        from aqa.config import load_config
         from aqa.model.encoder import encoder_sample_rate
-        from aqa.model.module import AQAModule
+        from aqa.model.sections import module_from_checkpoint, stored_config
 
         path, aspect = self._parsed()
-        module = AQAModule.load_from_checkpoint(path, map_location="cpu").eval()
-        run_rate = encoder_sample_rate(module.cfg.model.encoder)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        cfg = load_config(None, [], base=stored_config(checkpoint["hyper_parameters"]))
+        module = module_from_checkpoint(checkpoint, cfg).eval()
+        run_rate = encoder_sample_rate(module.model_cfg.encoder)
         if run_rate != sample_rate:
             raise ValueError(
                 f"features run:{path}: the run's encoder takes {run_rate} Hz, this one {sample_rate}"

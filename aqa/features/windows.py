@@ -12,11 +12,12 @@ from data_modules.windows import window_mean
 log = logging.getLogger(__name__)
 
 
-def eval_batches(cfg, table: pd.DataFrame, sample_rate: int):
-    """The evaluation windows of the usable rows of `table` (unusable clips are left out, counted)."""
+def eval_batches(data, table: pd.DataFrame, sample_rate: int):
+    """The evaluation windows (of the `data:` section) of the usable rows of `table` (unusable clips are
+    left out, counted)."""
     from data_modules.datamodule import AQADataModule
 
-    dm = AQADataModule(cfg.data, table, sample_rate, list(cfg.data.aspects))
+    dm = AQADataModule(data, table, sample_rate, list(data.aspects))
     dm.setup("test")
     if dm.skipped:
         log.warning("features: %d unusable clips get no features (NaN)", len(dm.skipped))

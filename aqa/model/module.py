@@ -38,29 +38,48 @@ class AQAModule(L.LightningModule):
     """Predicts every configured MOS aspect; each aspect with domains > 1 handles them as
     `model.domain_handling` / `model.aspects.<A>.domain_handling` says (README "Domain handling").
 
+    Built from its own config sections only (`aqa.model.sections.module_sections` maps the experiment
+    config onto them).
+
     Args:
-        config: the resolved experiment config (plain dict; stored in the checkpoint).
+        model, loss: the `model:` and `loss:` sections (plain dicts).
+        optim: the `optim:` section, with `plateau_monitor` / `plateau_mode` resolved (None -> checkpoint's).
+        aspects: `data.aspects`, the order of every (B, A) tensor.
+        label_columns: `data.label_columns` (the columns of batch["labels"], for the RnC bitrate term).
+        min_source_clips: `metrics.min_source_clips` (within-source metrics).
         num_domains: {aspect: K}; K < 2 means no domain handling for that aspect (plain ERM).
         target_mean, target_std: per-aspect train statistics (A,), kept as buffers for de-normalisation.
         class_weights: optional {aspect: [K weights]} for the domain loss.
         domain_names: {aspect: [K names]} for per-domain metrics.
+        record: the resolved experiment config, stored in the checkpoint for eval/predict/export (which
+            rebuild data settings from it); the module never reads it.
     """
 
     def __init__(
         self,
-        config: dict,
+        model: dict,
+        loss: dict,
+        optim: dict,
+        aspects: list[str],
+        label_columns: list[str],
+        min_source_clips: int,
         num_domains: dict[str, int],
         target_mean: list[float],
         target_std: list[float],
         class_weights: dict[str, list[float]] | None = None,
         domain_names: dict[str, list[str]] | None = None,
+        record: dict | None = None,
     ):
         super().__init__()
         self.save_hyperparameters(logger=False)  # in the checkpoint; the loggers get the config once
-        self.cfg: DictConfig = OmegaConf.create(config)
-        self.aspects = list(self.cfg.data.aspects)
+        self.model_cfg: DictConfig = OmegaConf.create(model)
+        self.loss_cfg: DictConfig = OmegaConf.create(loss)
+        self.optim_cfg: DictConfig = OmegaConf.create(optim)
+        self.aspects = list(aspects)
+        self.label_columns = list(label_columns)
+        self.min_source_clips = int(min_source_clips)
         self.domain_names = domain_names or {}
-        model_cfg = self.cfg.model
+        model_cfg = self.model_cfg
         self.settings = aspect_settings(model_cfg, self.aspects)
         self.capacity = model_cfg.aspect_capacity
         if self.capacity == "separate":  # one encoder per aspect: one model per aspect in one module
@@ -184,7 +203,7 @@ class AQAModule(L.LightningModule):
     # ---- training ----------------------------------------------------------------------------------
     def on_train_batch_start(self, batch, batch_idx) -> None:
         progress = self.global_step / max(1, self.trainer.estimated_stepping_batches)
-        adv = self.cfg.model.adversary
+        adv = self.model_cfg.adversary
         self.grl_lambda.fill_(grl_lambda(progress, adv.lambda_max, adv.gamma))
         lambdas = [grl_lambda(progress, s.lambda_max, s.gamma) for s in self.settings.values()]
         self.grl_lambdas.copy_(torch.tensor(lambdas))
@@ -194,11 +213,11 @@ class AQAModule(L.LightningModule):
         targets = self.normalise(batch["targets"])
         mos = self.mos_losses(out, targets, batch.get("ratings"))  # (A,)
         domain_logits, domain_losses = self.domain_terms(out, targets, batch["domains"])
-        loss = self.cfg.loss.mos_weight * mos.mean() + self.weighted_domain_loss(domain_losses)
+        loss = self.loss_cfg.mos_weight * mos.mean() + self.weighted_domain_loss(domain_losses)
         # --- DeePAQ: Rank-N-Contrast on the first aspect's pooled embedding (aqa/model/rnc.py) ---
-        if self.cfg.loss.rnc_weight > 0:
-            rnc = batch_rnc(out.features[:, 0], batch, self.aspects, self.cfg)
-            loss = loss + self.cfg.loss.rnc_weight * rnc
+        if self.loss_cfg.rnc_weight > 0:
+            rnc = batch_rnc(out.features[:, 0], batch, self.aspects, self.loss_cfg, self.label_columns)
+            loss = loss + self.loss_cfg.rnc_weight * rnc
             self.log("train/rnc_loss", rnc.detach(), batch_size=len(batch["ids"]))
         # --- end DeePAQ ---
         if (
@@ -214,7 +233,7 @@ class AQAModule(L.LightningModule):
         """-> (A,): each aspect's MOS term (Gaussian NLL of its ratings under model.head_variance)."""
         if not self.head_variance:
             return torch.stack(
-                [mos_loss(out.preds[:, i], targets[:, i], self.cfg.loss) for i in range(len(self.aspects))]
+                [mos_loss(out.preds[:, i], targets[:, i], self.loss_cfg) for i in range(len(self.aspects))]
             )
         ratings = self.normalise(ratings) if ratings is not None else None
         return torch.stack(
@@ -224,7 +243,7 @@ class AQAModule(L.LightningModule):
                     out.var[:, i],
                     targets[:, i],
                     ratings[:, i] if ratings is not None else None,
-                    self.cfg.loss,
+                    self.loss_cfg,
                 )
                 for i in range(len(self.aspects))
             ]
@@ -285,8 +304,8 @@ class AQAModule(L.LightningModule):
 
     def _eval_step(self, batch: dict, stage: str) -> None:
         out = self(batch["audio"], batch["lengths"], batch["domains"])
-        if self.cfg.loss.rnc_weight > 0:  # DeePAQ: `<stage>/rnc_loss` (batch mean) to select checkpoints on
-            rnc = batch_rnc(out.features[:, 0], batch, self.aspects, self.cfg)
+        if self.loss_cfg.rnc_weight > 0:  # DeePAQ: `<stage>/rnc_loss` (batch mean) to select checkpoints on
+            rnc = batch_rnc(out.features[:, 0], batch, self.aspects, self.loss_cfg, self.label_columns)
             self._rnc.setdefault(stage, []).append(float(rnc))
         rows = self._rows.setdefault(stage, EvalRows())
         features = out.features if self.collect_features else None
@@ -300,9 +319,7 @@ class AQAModule(L.LightningModule):
         for stage, rows in self._rows.items():
             frame = gather_frames(rows.frame(self.aspects))
             clips = combine_windows(frame, self.aspects)
-            metrics = split_metrics(
-                clips, self.aspects, stage, self.domain_names, self.cfg.metrics.min_source_clips
-            )
+            metrics = split_metrics(clips, self.aspects, stage, self.domain_names, self.min_source_clips)
             if self.head_variance:
                 metrics |= calibration_metrics(clips, self.aspects, stage)
             self.log_dict(metrics)  # identical on every rank: computed from the gathered rows
@@ -338,7 +355,7 @@ class AQAModule(L.LightningModule):
 
     # ---- optimisation ------------------------------------------------------------------------------
     def configure_optimizers(self):
-        optim = self.cfg.optim
+        optim = self.optim_cfg
         encoder_params = [p for e in self.encoder_modules() for p in e.parameters() if p.requires_grad]
         encoder_ids = {id(p) for p in encoder_params}
         other = [p for p in self.parameters() if p.requires_grad and id(p) not in encoder_ids]
@@ -355,18 +372,19 @@ class AQAModule(L.LightningModule):
             return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
         if optim.scheduler == "plateau":  # DeePAQ: LR x factor after `patience` epochs without improvement
-            mode = optim.plateau_mode or self.cfg.checkpoint.mode
             plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode, optim.plateau_factor, optim.plateau_patience
+                optimizer, optim.plateau_mode, optim.plateau_factor, optim.plateau_patience
             )
-            monitor = optim.plateau_monitor or self.cfg.checkpoint.monitor
-            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": monitor}}
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": plateau, "monitor": optim.plateau_monitor},
+            }
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def save_adapters(self, directory) -> None:
         """peft adapters (lora mode only; separate capacity: one folder per aspect)."""
-        if self.cfg.model.encoder.mode != "lora":
+        if self.model_cfg.encoder.mode != "lora":
             return
         if self.capacity == "separate":
             for a, encoder in self.encoders.items():

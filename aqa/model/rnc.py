@@ -58,24 +58,29 @@ def deepaq_rnc(
     return rnc_loss(embeddings, visqol, temperature) + rnc_loss(embeddings, bitrate, temperature)
 
 
-def batch_rnc(embeddings: torch.Tensor, batch: dict, aspects: list[str], cfg) -> torch.Tensor:
-    """(B, D) embedding of a batch -> sum of RnC terms: one per `cfg.loss.rnc_labels` aspect (targets; empty
-    list = every aspect) and one over `cfg.loss.rnc_bitrate` (a `data.label_columns` entry, batch["labels"])."""
+def batch_rnc(
+    embeddings: torch.Tensor, batch: dict, aspects: list[str], loss, label_columns: list[str]
+) -> torch.Tensor:
+    """(B, D) embedding of a batch -> sum of RnC terms: one per `loss.rnc_labels` aspect (targets; empty
+    list = every aspect) and one over `loss.rnc_bitrate` (a `label_columns` entry, batch["labels"]).
+
+    loss: the `loss:` section; label_columns: `data.label_columns`, the columns of batch["labels"].
+    """
     terms = []
-    for name in cfg.loss.rnc_labels or aspects:
+    for name in loss.rnc_labels or aspects:
         if name not in aspects:
             raise ValueError(f"loss.rnc_labels: {name!r} is not in data.aspects {aspects}")
         terms.append(
             rnc_loss(
-                embeddings, batch["targets"][:, aspects.index(name)].to(embeddings), cfg.loss.rnc_temperature
+                embeddings, batch["targets"][:, aspects.index(name)].to(embeddings), loss.rnc_temperature
             )
         )
-    if cfg.loss.rnc_bitrate:
-        columns = list(cfg.data.label_columns)
-        if cfg.loss.rnc_bitrate not in columns:
+    if loss.rnc_bitrate:
+        columns = list(label_columns)
+        if loss.rnc_bitrate not in columns:
             raise ValueError(
-                f"loss.rnc_bitrate: {cfg.loss.rnc_bitrate!r} must be listed in data.label_columns {columns}"
+                f"loss.rnc_bitrate: {loss.rnc_bitrate!r} must be listed in data.label_columns {columns}"
             )
-        bitrate = batch["labels"][:, columns.index(cfg.loss.rnc_bitrate)].to(embeddings)
-        terms.append(rnc_loss(embeddings, bitrate, cfg.loss.rnc_temperature))
+        bitrate = batch["labels"][:, columns.index(loss.rnc_bitrate)].to(embeddings)
+        terms.append(rnc_loss(embeddings, bitrate, loss.rnc_temperature))
     return torch.stack(terms).sum()

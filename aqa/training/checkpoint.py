@@ -8,11 +8,11 @@ import pickle
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
 from aqa.config import load_config
 from aqa.model.encoder import encoder_sample_rate
 from aqa.model.module import AQAModule
+from aqa.model.sections import module_from_checkpoint, stored_config
 from data_modules.manifest.columns import attach_domains
 
 
@@ -38,14 +38,6 @@ def read_checkpoint(path: str | Path) -> dict:
         ) from None
 
 
-def module_from_checkpoint(checkpoint: dict, config: dict) -> AQAModule:
-    """Rebuild the module from a checkpoint dict (its hyper-parameters with `config` instead of the stored one)."""
-    module = AQAModule(**(checkpoint["hyper_parameters"] | {"config": config}))
-    module.load_state_dict(checkpoint["state_dict"])
-    module.on_load_checkpoint(checkpoint)
-    return module
-
-
 def load_checkpoint(path: str | Path, overrides: list[str] = ()) -> tuple[AQAModule, object, int]:
     """-> (module in eval mode, config = stored config <- overrides, encoder sample rate).
 
@@ -57,9 +49,9 @@ def load_checkpoint(path: str | Path, overrides: list[str] = ()) -> tuple[AQAMod
         module, cfg = load_export(path, overrides)
         return module, cfg, encoder_sample_rate(cfg.model.encoder)
     checkpoint = read_checkpoint(path)
-    cfg = load_config(None, list(overrides), base=checkpoint["hyper_parameters"]["config"])
+    cfg = load_config(None, list(overrides), base=stored_config(checkpoint["hyper_parameters"]))
     # the module is built from the overridden config (e.g. model.encoder.name pointing at this machine's copy)
-    module = module_from_checkpoint(checkpoint, OmegaConf.to_container(cfg, resolve=True)).eval()
+    module = module_from_checkpoint(checkpoint, cfg).eval()
     return module, cfg, encoder_sample_rate(cfg.model.encoder)
 
 

@@ -82,15 +82,16 @@ def export(checkpoint: str | Path, out: str | Path, merged: bool = False, overri
 
     from aqa.config import load_config
     from aqa.model.encoder import resolve_encoder_path
-    from aqa.training.checkpoint import module_from_checkpoint, read_checkpoint  # noqa: PLC0415
+    from aqa.model.sections import FITTED, module_from_checkpoint, stored_config
+    from aqa.training.checkpoint import read_checkpoint  # noqa: PLC0415
 
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"--out {out} exists and is not empty")
     stored = read_checkpoint(checkpoint)
-    cfg = load_config(None, list(overrides), base=stored["hyper_parameters"]["config"])
+    cfg = load_config(None, list(overrides), base=stored_config(stored["hyper_parameters"]))
     config = OmegaConf.to_container(cfg, resolve=True)
-    module = module_from_checkpoint(stored, config).eval()
+    module = module_from_checkpoint(stored, cfg).eval()
     enc = cfg.model.encoder
     if module.encoder.mode == "full" and not merged:
         raise ValueError("model.encoder.mode=full trains every encoder weight: export it with --merged")
@@ -103,7 +104,7 @@ def export(checkpoint: str | Path, out: str | Path, merged: bool = False, overri
         "checkpoint": str(Path(checkpoint).name),
         "aspects": list(cfg.data.aspects),
         "base_encoder": {"name": enc.name, "revision": enc.revision, "mode": enc.mode},
-        "hyper_parameters": {k: v for k, v in stored["hyper_parameters"].items() if k != "config"},
+        "hyper_parameters": {k: v for k, v in stored["hyper_parameters"].items() if k in FITTED},
         "domain_state": module.domain_state,
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -129,11 +130,11 @@ def export(checkpoint: str | Path, out: str | Path, merged: bool = False, overri
 
 def load_export(path: str | Path, overrides: list[str] = ()) -> tuple[AQAModule, object]:
     """-> (module in eval mode, config = the export's config <- overrides) from an `aqa export` folder."""
-    from omegaconf import OmegaConf
     from safetensors.torch import load_file
 
     from aqa.config import load_config
     from aqa.model.module import AQAModule
+    from aqa.model.sections import module_sections
 
     path = Path(path)
     meta_path = path / META_FILE
@@ -150,7 +151,7 @@ def load_export(path: str | Path, overrides: list[str] = ()) -> tuple[AQAModule,
     if meta["kind"] == "merged":
         config["model"]["encoder"]["name"] = str((path / "encoder").resolve())
     cfg = load_config(None, list(overrides), base=config)
-    module = AQAModule(OmegaConf.to_container(cfg, resolve=True), **meta["hyper_parameters"])
+    module = AQAModule(**module_sections(cfg), **meta["hyper_parameters"])
     tensors = load_file(str(path / TENSORS_FILE))
     missing, unexpected = module.load_state_dict(tensors, strict=False)
     # small: the base encoder came from its name/revision; merged: from the export's encoder/ folder
@@ -171,8 +172,8 @@ def _check_base_encoder(module: AQAModule, base: dict, path: Path) -> None:
     found = weights_sha256({k: state[k] for k in base_encoder_keys(module)})
     if found != base["sha256"]:
         raise ValueError(
-            f"{path}: the base encoder loaded now ({module.cfg.model.encoder.name}, revision "
-            f"{module.cfg.model.encoder.revision}) is not the one the model was trained on "
+            f"{path}: the base encoder loaded now ({module.model_cfg.encoder.name}, revision "
+            f"{module.model_cfg.encoder.revision}) is not the one the model was trained on "
             f"({base['name']}, revision {base['revision']}): pin model.encoder.revision, point "
             "model.encoder.name at a copy of those weights, or export with --merged"
         )

@@ -26,6 +26,7 @@ def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
     """-> (data module, DomainLabels, (target mean, std)), all fitted on the usable rows: the data module
     drops unusable clips first, so a source whose train clips were all skipped counts no domain."""
     from aqa.definers.labels import fit_domain_labels  # noqa: PLC0415 (heavy: sklearn)
+    from aqa.features import FeatureSettings
     from data_modules.datamodule import AQADataModule, require_splits
     from data_modules.manifest import load_table
     from data_modules.manifest.columns import attach_domains
@@ -35,7 +36,16 @@ def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
     require_splits(table, [cfg.data.train_split, cfg.data.val_split])  # before any model is built
     datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
     datamodule.setup()  # checks every clip once (cached) and drops the unusable ones
-    domains = fit_domain_labels(cfg, datamodule.table, run_dir, sample_rate)
+    domains = fit_domain_labels(
+        cfg.domain,
+        datamodule.table,
+        run_dir,
+        sample_rate,
+        aspects=aspects,
+        train_split=cfg.data.train_split,
+        seed=cfg.seed,
+        feature_settings=FeatureSettings.from_config(cfg),
+    )
     datamodule.table = attach_domains(datamodule.table, domains.ids, domains.labels, aspects)
     return datamodule, domains, target_stats(datamodule.table, aspects, cfg.data.train_split)
 
@@ -57,12 +67,12 @@ def train(cfg) -> dict:
 def _train(cfg) -> dict:
     import lightning as L
     from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
-    from omegaconf import OmegaConf
 
     from aqa.config import save_config
     from aqa.metrics.shortcut import shortcut_metrics
     from aqa.model.encoder import encoder_sample_rate
     from aqa.model.module import AQAModule
+    from aqa.model.sections import module_sections
     from aqa.training.callbacks import LabelAgreement
     from aqa.training.evaluate import evaluate_splits
     from aqa.training.probe_report import probe_metrics
@@ -79,7 +89,7 @@ def _train(cfg) -> dict:
     datamodule, domains, (mean, std) = fit_on_usable(cfg, run_dir, sample_rate)
     table = datamodule.table
     module = AQAModule(
-        OmegaConf.to_container(cfg, resolve=True),
+        **module_sections(cfg),
         num_domains=dict(domains.num_domains),
         target_mean=mean,
         target_std=std,

@@ -18,6 +18,7 @@ WORKER = textwrap.dedent(
     import torch.distributed as dist
     from aqa.config.load import load_config
     from aqa.definers.labels import fit_domain_labels
+    from aqa.features import FeatureSettings
     from data_modules.manifest import load_table
 
     run_dir, overrides = sys.argv[1], sys.argv[2:]
@@ -30,7 +31,10 @@ WORKER = textwrap.dedent(
     cfg = load_config(None, overrides)
     table = load_table(cfg.data)
     dist.barrier()  # both ranks reach the fit at the same time
-    labels = fit_domain_labels(cfg, table, run_dir, 24000)
+    labels = fit_domain_labels(
+        cfg.domain, table, run_dir, 24000, aspects=list(cfg.data.aspects), train_split=cfg.data.train_split,
+        seed=cfg.seed, feature_settings=FeatureSettings.from_config(cfg),
+    )
     digests = [None, None]
     dist.all_gather_object(digests, labels.digest())
     fitted = any(m.startswith("domain labels: fitted") for m in messages)

@@ -12,6 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 import aqa.definers.labels as labels_module
 from aqa.definers.labels import DomainLabels, fit_domain_labels, fit_labels
 from aqa.definers.resolve import resolve_definers
+from tests.aqa.stage_args import domain_label_args, label_args
 
 
 @pytest.fixture
@@ -72,7 +73,13 @@ def test_per_aspect_definers_and_shared_fit(make_cfg, planted, embeddings_of):
         "data.aspects=[PQ,PC,CE]", "domain.definer=kmeans", "domain.definer.k=3", "domain.definers.PQ=dataset"
     )
     table["CE"] = table["PC"]
-    out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC", "CE"], seed=cfg.seed), 24000)
+    out = fit_labels(
+        cfg.domain,
+        table,
+        resolve_definers(cfg.domain, ["PQ", "PC", "CE"], seed=cfg.seed),
+        24000,
+        **label_args(cfg),
+    )
     assert calls == [240]  # embeddings computed once for both clustering aspects
     assert len(out.fitted) == 2  # PC and CE share one kmeans fit
     assert out.fitted_index["PC"] == out.fitted_index["CE"] != out.fitted_index["PQ"]
@@ -87,7 +94,13 @@ def test_per_aspect_definers_and_shared_fit(make_cfg, planted, embeddings_of):
 def test_no_embeddings_without_a_clustering_definer(make_cfg, make_table, embeddings_of):
     calls = embeddings_of(None)
     cfg = make_cfg("domain.definer=dataset", "domain.definers.PC=none")
-    out = fit_labels(cfg, make_table(), resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed), 24000)
+    out = fit_labels(
+        cfg.domain,
+        make_table(),
+        resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed),
+        24000,
+        **label_args(cfg),
+    )
     assert calls == []
     assert out.num_domains == {"PQ": 3, "PC": 0}
 
@@ -102,14 +115,14 @@ def test_fitted_on_train_rows_only(make_cfg, planted, embeddings_of):
     )
     specs = resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed)
     embeddings_of(features)
-    before = fit_labels(cfg, table, specs, 24000)
+    before = fit_labels(cfg.domain, table, specs, 24000, **label_args(cfg))
     # change every non-train row: far-away embeddings and a language never seen in train
     changed, moved = table.copy(), features.copy()
     other = (table["split"] != "train").to_numpy()
     changed.loc[other, "language"] = "fr"
     moved[other] += 100.0
     embeddings_of(moved)
-    after = fit_labels(cfg, changed, specs, 24000)
+    after = fit_labels(cfg.domain, changed, specs, 24000, **label_args(cfg))
     assert after.fitted == before.fitted  # same definer state: only train rows were used
     train = ~other
     for aspect in ("PQ", "PC"):
@@ -122,7 +135,9 @@ def test_no_train_rows_is_an_error(make_cfg, make_table):
     table = make_table().assign(split="val")
     cfg = make_cfg("domain.definer=dataset")
     with pytest.raises(ValueError, match="no rows in train split"):
-        fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
+        fit_labels(
+            cfg.domain, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed), **label_args(cfg)
+        )
 
 
 # -- degenerate cases ---------------------------------------------------------------------------------
@@ -133,7 +148,9 @@ def test_one_domain_warns_and_disables_the_adversary(make_cfg, make_table, caplo
         "domain.definer=dataset", "domain.definers.PC=metadata", "domain.definers.PC.columns=[language]"
     )
     with caplog.at_level(logging.WARNING):
-        out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
+        out = fit_labels(
+            cfg.domain, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed), **label_args(cfg)
+        )
     assert out.num_domains == {"PQ": 3, "PC": 0}
     assert any("aspect PC" in w and "no adversary" in w for w in out.warnings)
     assert "no adversary for PC" in caplog.text
@@ -142,7 +159,12 @@ def test_one_domain_warns_and_disables_the_adversary(make_cfg, make_table, caplo
 def test_k_larger_than_train_set(make_cfg, make_table):
     cfg = make_cfg("domain.definer=random", "domain.definer.k=500")
     with pytest.raises(ValueError, match="larger than the train set"):
-        fit_labels(cfg, make_table(), resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
+        fit_labels(
+            cfg.domain,
+            make_table(),
+            resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed),
+            **label_args(cfg),
+        )
 
 
 def test_class_weights_inverse_frequency(make_cfg, make_table, caplog):
@@ -151,11 +173,15 @@ def test_class_weights_inverse_frequency(make_cfg, make_table, caplog):
     table.loc[train, "dataset"] = np.where(np.arange(train.sum()) < 190, "big", "small")  # 190 vs 10
     cfg = make_cfg("domain.definer=dataset")
     with caplog.at_level(logging.WARNING):
-        plain = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
+        plain = fit_labels(
+            cfg.domain, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed), **label_args(cfg)
+        )
     assert plain.class_weights is None
     assert "very unequal domain sizes [190, 10]" in caplog.text
     cfg = make_cfg("domain.definer=dataset", "domain.class_weights=true", "domain.definers.PC=none")
-    weighted = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
+    weighted = fit_labels(
+        cfg.domain, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed), **label_args(cfg)
+    )
     assert weighted.class_weights["PQ"] == pytest.approx([200 / (2 * 190), 200 / (2 * 10)])
     assert weighted.class_weights["PC"] == []
 
@@ -167,7 +193,7 @@ def test_save_load_round_trip_and_reuse(make_cfg, planted, embeddings_of, tmp_pa
     cfg = make_cfg(
         "domain.definer=gmm", "domain.definer.k=3", "domain.definers.PC=random", "domain.definers.PC.k=4"
     )
-    first = fit_domain_labels(cfg, table, tmp_path, 24000)
+    first = fit_domain_labels(cfg.domain, table, tmp_path, 24000, **domain_label_args(cfg))
     assert (tmp_path / "domains" / "labels.csv").is_file() and (
         tmp_path / "domains" / "domains.json"
     ).is_file()
@@ -177,12 +203,13 @@ def test_save_load_round_trip_and_reuse(make_cfg, planted, embeddings_of, tmp_pa
 
     monkeypatch.setattr(labels_module, "fit_labels", must_not_fit)
     shuffled = table.sample(frac=1.0, random_state=0)  # same rows, other order: reused and re-aligned
-    again = fit_domain_labels(cfg, shuffled, tmp_path, 24000)
+    again = fit_domain_labels(cfg.domain, shuffled, tmp_path, 24000, **domain_label_args(cfg))
     assert again.align(table["id"]).digest() == first.digest()
     assert again.ids == shuffled["id"].tolist()
     # a different definer for the same run dir is refitted
     monkeypatch.setattr(labels_module, "fit_labels", fit_labels)
-    other = fit_domain_labels(make_cfg("domain.definer=dataset"), table, tmp_path, 24000)
+    dataset = make_cfg("domain.definer=dataset")
+    other = fit_domain_labels(dataset.domain, table, tmp_path, 24000, **domain_label_args(dataset))
     assert other.digest() != first.digest()
     assert DomainLabels.load(tmp_path / "domains").digest() == other.digest()
 
@@ -191,7 +218,9 @@ def test_checkpoint_state_is_plain_and_round_trips(make_cfg, planted, embeddings
     table, features = planted
     embeddings_of(features)
     cfg = make_cfg("domain.definer=kmeans", "domain.definers.PC=dataset", "domain.class_weights=true")
-    out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed), 24000)
+    out = fit_labels(
+        cfg.domain, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed), 24000, **label_args(cfg)
+    )
     buffer = io.BytesIO()
     torch.save({"aqa_domains": out.state_dict()}, buffer)
     buffer.seek(0)
@@ -205,7 +234,9 @@ def test_checkpoint_state_is_plain_and_round_trips(make_cfg, planted, embeddings
 def test_add_columns_aligns_by_id(make_cfg, make_table):
     table = make_table()
     cfg = make_cfg("domain.definer=dataset")
-    out = fit_labels(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
+    out = fit_labels(
+        cfg.domain, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed), **label_args(cfg)
+    )
     subset = table.iloc[::-3].copy()
     subset.loc[subset.index[0], "id"] = "not-in-labels"
     with_columns = out.add_columns(subset)
@@ -217,7 +248,9 @@ def test_add_columns_aligns_by_id(make_cfg, make_table):
 
 def test_digest_changes_with_any_label(make_cfg, make_table):
     cfg = make_cfg("domain.definer=dataset")
-    out = fit_labels(cfg, make_table(), resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed))
+    out = fit_labels(
+        cfg.domain, make_table(), resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed), **label_args(cfg)
+    )
     changed = DomainLabels.from_state_dict(out.state_dict())
     changed.labels["PC"][5] = (changed.labels["PC"][5] + 1) % 3
     assert changed.digest() != out.digest()
@@ -225,10 +258,13 @@ def test_digest_changes_with_any_label(make_cfg, make_table):
 
 def test_corrupt_saved_labels_are_refitted(make_cfg, make_table, tmp_path):
     cfg = make_cfg("domain.definer=dataset")
-    first = fit_domain_labels(cfg, make_table(), tmp_path, None)
+    first = fit_domain_labels(cfg.domain, make_table(), tmp_path, None, **domain_label_args(cfg))
     csv = tmp_path / "domains" / "labels.csv"
     saved = pd.read_csv(csv, dtype={"id": str})
     saved.loc[0, "domain_PQ"] = (saved.loc[0, "domain_PQ"] + 1) % 3  # one label edited by hand
     saved.to_csv(csv, index=False)
     assert DomainLabels.load(tmp_path / "domains") is None
-    assert fit_domain_labels(cfg, make_table(), tmp_path, None).digest() == first.digest()
+    assert (
+        fit_domain_labels(cfg.domain, make_table(), tmp_path, None, **domain_label_args(cfg)).digest()
+        == first.digest()
+    )

@@ -9,6 +9,7 @@ from aqa.definers.registry import DEFINERS, definer_label, register
 from aqa.sweep.protocols import PROTOCOLS
 from aqa.sweep.ranking import group, rank_aspect
 from aqa.sweep.records import TrialRecord
+from tests.aqa.stage_args import domain_label_args
 
 
 class SystemHalves(Definer):
@@ -53,14 +54,15 @@ def registered():
 def test_registered_definer_fits_labels(registered, make_cfg, make_table, tmp_path):
     table = make_table(120)
     cfg = make_cfg("domain.definer=system_halves")
-    labels = fit_domain_labels(cfg, table, tmp_path / "run", None)
+    labels = fit_domain_labels(cfg.domain, table, tmp_path / "run", None, **domain_label_args(cfg))
     systems = sorted(set(table.loc[table["split"] == "train", "system"]))
     expected = [int(systems.index(s) >= len(systems) / 2) for s in table["system"]]
     assert labels.labels["PQ"].tolist() == expected and labels.num_domains == {"PQ": 2, "PC": 2}
     assert labels.definer("PQ").predict(table, None).tolist() == expected  # rebuilt from the saved state
     assert definer_label(labels.definer("PQ").cfg) == "system halves"
     with pytest.raises(ValueError, match="unknown domain definer 'system_halve'"):
-        fit_domain_labels(make_cfg("domain.definer=system_halve"), table, tmp_path / "other", None)
+        typo = make_cfg("domain.definer=system_halve")
+        fit_domain_labels(typo.domain, table, tmp_path / "other", None, **domain_label_args(typo))
 
 
 def test_registered_definer_goes_through_selection(registered):

@@ -6,8 +6,9 @@ import torch
 from scipy import signal
 from sklearn.metrics import adjusted_rand_score
 
-from aqa.features import EXTRACTORS, compute_features, extractor_for
+from aqa.features import EXTRACTORS, FeatureSettings, compute_features, extractor_for
 from aqa.features.acoustic import DESCRIPTORS, descriptors, mel_bank
+from tests.aqa.stage_args import domain_label_args, label_args
 
 SR = 24000
 
@@ -77,9 +78,9 @@ def test_acoustic_features_separate_planted_kinds(make_cfg, tmp_path, planted_co
         "domain.definer.features=acoustic",
     )
     table = load_table(cfg.data)
-    features = compute_features(cfg, table, SR, "acoustic")
+    features = compute_features(FeatureSettings.from_config(cfg), table, SR, "acoustic")
     assert features.shape == (24, len(DESCRIPTORS)) and np.isfinite(features).all()
-    labels = fit_domain_labels(cfg, table, tmp_path / "run", SR)
+    labels = fit_domain_labels(cfg.domain, table, tmp_path / "run", SR, **domain_label_args(cfg))
     assert adjusted_rand_score(table["dataset"], labels.labels["PQ"]) == pytest.approx(1.0)
     assert "acoustic" in labels.definer("PQ").label(labels.definer("PQ").cfg)
 
@@ -92,7 +93,8 @@ def test_features_setting_enters_the_label_fingerprint(make_cfg, make_table):
 
     def fingerprint(*overrides):
         cfg = make_cfg("domain.definer=kmeans", "domain.definer.k=2", *overrides)
-        return labels_fingerprint(cfg, table, resolve_definers(cfg.domain, ["PQ", "PC"], seed=0), SR)
+        specs = resolve_definers(cfg.domain, ["PQ", "PC"], seed=0)
+        return labels_fingerprint(cfg.domain, table, specs, SR, **label_args(cfg))
 
     encoder = fingerprint()
     assert fingerprint("domain.definer.features=encoder") == encoder

@@ -7,9 +7,11 @@ from sklearn.metrics import adjusted_rand_score
 
 import aqa.features.cache as cache_module
 import aqa.features.encoder as encoder_module
+from aqa.features import FeatureSettings
 from aqa.features.cache import compute_features, features_cache_path
 from aqa.features.encoder import encoder_window_fn, frozen_encoder
 from aqa.features.windows import pool_windows
+from tests.aqa.stage_args import domain_label_args
 
 SR = 24000  # the tiny encoder's rate (MERT's)
 
@@ -32,8 +34,7 @@ def fake_batches(specs, seed=0):
 
 
 def test_pool_windows_weights_windows_and_picks_layers(make_cfg):
-    cfg = make_cfg()
-    encoder = frozen_encoder(cfg)
+    encoder = frozen_encoder(make_cfg().model.encoder)
     batches = fake_batches([[("a", 0.5, 3.0), ("b", 0.5, 1.0)], [("a", 0.5, 1.0)]])
     out = pool_windows(encoder_window_fn(encoder, "mean"), batches, ["a", "b", "never"])
     assert out.shape == (3, encoder.hidden_size) and out.dtype == np.float32
@@ -50,11 +51,11 @@ def test_pool_windows_weights_windows_and_picks_layers(make_cfg):
 
 
 def test_cache_is_hit_on_the_second_use(make_cfg, make_table, monkeypatch, tmp_path):
-    cfg = make_cfg(f"domain.embeddings.cache_dir={tmp_path}/emb")
+    cfg = FeatureSettings.from_config(make_cfg(f"domain.embeddings.cache_dir={tmp_path}/emb"))
     table = make_table(12)
     calls = []
 
-    def batches(cfg, rows, sample_rate):
+    def batches(data, rows, sample_rate):
         calls.append(len(rows))
         return fake_batches([[(i, 0.25, 1.0) for i in rows["id"]]])
 
@@ -63,7 +64,7 @@ def test_cache_is_hit_on_the_second_use(make_cfg, make_table, monkeypatch, tmp_p
     assert calls == [12] and first.shape[0] == 12 and np.isfinite(first).all()
     assert features_cache_path(cfg, table, SR).is_file()
 
-    def no_encoder(cfg):
+    def no_encoder(encoder_cfg):
         raise AssertionError("the encoder ran although the features are cached")
 
     monkeypatch.setattr(encoder_module, "frozen_encoder", no_encoder)
@@ -72,18 +73,43 @@ def test_cache_is_hit_on_the_second_use(make_cfg, make_table, monkeypatch, tmp_p
     np.testing.assert_array_equal(compute_features(cfg, shuffled, SR), first[shuffled.index])
     assert calls == [12]
     # another layer, sample rate, row set, encoder or extractor is another cache entry
-    other = make_cfg(f"domain.embeddings.cache_dir={tmp_path}/emb", "domain.embeddings.layer=0")
+    other = FeatureSettings.from_config(
+        make_cfg(f"domain.embeddings.cache_dir={tmp_path}/emb", "domain.embeddings.layer=0")
+    )
+    tiny_seed = make_cfg(f"domain.embeddings.cache_dir={tmp_path}/emb", "model.encoder.tiny.seed=1")
     paths = {
         features_cache_path(cfg, table, SR),
         features_cache_path(other, table, SR),
         features_cache_path(cfg, table, 16000),
         features_cache_path(cfg, table.iloc[:-1], SR),
-        features_cache_path(
-            make_cfg(f"domain.embeddings.cache_dir={tmp_path}/emb", "model.encoder.tiny.seed=1"), table, SR
-        ),
+        features_cache_path(FeatureSettings.from_config(tiny_seed), table, SR),
     }
     paths.add(features_cache_path(cfg, table, SR, "acoustic"))
     assert len(paths) == 6
+
+
+def test_cache_keys_and_label_fingerprints_are_stable(make_cfg, make_table):
+    """The keys existing feature caches and run dirs were written under (values computed before the stages
+    took config sections): a change here invalidates every feature cache and refits every saved labels."""
+    from aqa.definers.labels import labels_fingerprint
+    from aqa.definers.resolve import resolve_definers
+    from tests.aqa.stage_args import label_args
+
+    table = make_table()
+    settings = FeatureSettings.from_config(make_cfg())
+    assert features_cache_path(settings, table, SR).name == "encoder-3aac605aaec4085341f8.npz"
+    assert features_cache_path(settings, table, SR, "acoustic").name == "acoustic-950a6747f8adeaa9182b.npz"
+
+    def fingerprint(*overrides):
+        cfg = make_cfg(*overrides)
+        specs = resolve_definers(cfg.domain, ["PQ", "PC"], seed=cfg.seed)
+        return labels_fingerprint(cfg.domain, table, specs, SR, **label_args(cfg))
+
+    assert fingerprint("domain.definer=dataset").startswith("0aa8fd4387919e9b")
+    assert fingerprint("domain.definer=kmeans").startswith("c550ae40687241ab")
+    assert fingerprint("domain.definer=gmm", "domain.definer.features=acoustic").startswith(
+        "2d06edebd4cc39ec"
+    )
 
 
 def test_encoder_features_from_the_data_module_separate_planted_kinds(make_cfg, tmp_path, planted_corpus):
@@ -100,8 +126,8 @@ def test_encoder_features_from_the_data_module_separate_planted_kinds(make_cfg, 
         "domain.definers.PC=dataset",
     )
     table = load_table(cfg.data)
-    features = compute_features(cfg, table, SR)
+    features = compute_features(FeatureSettings.from_config(cfg), table, SR)
     assert features.shape == (24, 64) and np.isfinite(features).all()
-    labels = fit_domain_labels(cfg, table, tmp_path / "run", SR)
+    labels = fit_domain_labels(cfg.domain, table, tmp_path / "run", SR, **domain_label_args(cfg))
     assert adjusted_rand_score(table["dataset"], labels.labels["PQ"]) == pytest.approx(1.0)
     assert labels.num_domains == {"PQ": 2, "PC": 2}

@@ -4,11 +4,11 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from aqa.config import load_config
 from aqa.model.aspects import aspect_settings
 from aqa.model.module import AQAModule
+from aqa.model.sections import module_sections
 
 ASPECTS = ["PQ", "PC", "CE", "CU"]
 K = 3
@@ -17,7 +17,9 @@ K = 3
 def build(tiny_overrides, num_domains, *overrides, seed=0):
     cfg = load_config(None, [*tiny_overrides, "model.encoder.mode=full", "model.head_hidden=16", *overrides])
     torch.manual_seed(seed)
-    module = AQAModule(OmegaConf.to_container(cfg), num_domains, [5.0] * 4, [2.0] * 4)
+    module = AQAModule(
+        **module_sections(cfg), num_domains=num_domains, target_mean=[5.0] * 4, target_std=[2.0] * 4
+    )
     return module.eval()  # dropout off: gradients and outputs are deterministic
 
 

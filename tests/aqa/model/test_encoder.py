@@ -6,6 +6,7 @@ import torch
 from aqa.config import load_config
 from aqa.model.encoder import Encoder, encoder_sample_rate, load_pretrained, resolve_encoder_path
 from aqa.model.module import AQAModule
+from aqa.model.sections import module_sections
 
 
 @pytest.fixture
@@ -43,10 +44,10 @@ def test_padding_does_not_change_valid_clip_output(cfg):
 
 def test_only_lora_heads_and_adversaries_train_under_lora(cfg):
     module = AQAModule(
-        dict(__import__("omegaconf").OmegaConf.to_container(cfg)),
-        {"PQ": 3, "PC": 0, "CE": 1, "CU": 2},
-        [5.0] * 4,
-        [1.0] * 4,
+        **module_sections(cfg),
+        num_domains={"PQ": 3, "PC": 0, "CE": 1, "CU": 2},
+        target_mean=[5.0] * 4,
+        target_std=[1.0] * 4,
     )
     trainable = [n for n, p in module.named_parameters() if p.requires_grad]
     assert trainable, "nothing trains"

@@ -1,9 +1,9 @@
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from aqa.config import load_config
 from aqa.model.module import AQAModule
+from aqa.model.sections import module_sections
 from aqa.training.trainer import check_strategy
 
 
@@ -11,7 +11,13 @@ from aqa.training.trainer import check_strategy
 def module(tiny_overrides):
     cfg = load_config(None, tiny_overrides)
     weights = {"PQ": [1.0, 3.0]}
-    return AQAModule(OmegaConf.to_container(cfg), {"PQ": 2, "PC": 2}, [5.0] * 4, [1.0] * 4, weights)
+    return AQAModule(
+        **module_sections(cfg),
+        num_domains={"PQ": 2, "PC": 2},
+        target_mean=[5.0] * 4,
+        target_std=[1.0] * 4,
+        class_weights=weights,
+    )
 
 
 def test_domain_loss_ignores_unknown_labels_and_is_never_nan(module):

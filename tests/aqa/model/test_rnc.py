@@ -82,11 +82,12 @@ def test_loss_prefers_embeddings_ordered_like_labels():
     assert float(rnc_loss(ordered, labels)) < float(rnc_loss(shuffled, labels))
 
 
-def _cfg(**loss):
+def _loss(**loss):
+    """A `loss:` section; the batches' label columns are ["bitrate"]."""
     from omegaconf import OmegaConf
 
     base = {"rnc_labels": [], "rnc_bitrate": None, "rnc_temperature": 1.0}
-    return OmegaConf.create({"loss": base | loss, "data": {"label_columns": ["bitrate"]}})
+    return OmegaConf.create(base | loss)
 
 
 def test_batch_rnc_sums_the_label_terms():
@@ -97,11 +98,11 @@ def test_batch_rnc_sums_the_label_terms():
     visqol = torch.tensor([4.7, 3.1, 2.0, 4.7, 1.5, 3.3], dtype=torch.float64)
     bitrate = torch.tensor([math.inf, 16, 32, math.inf, 16, 128], dtype=torch.float64)
     batch = {"targets": visqol[:, None], "labels": bitrate[:, None]}
-    both = batch_rnc(emb, batch, ["visqol"], _cfg(rnc_bitrate="bitrate"))
+    both = batch_rnc(emb, batch, ["visqol"], _loss(rnc_bitrate="bitrate"), ["bitrate"])
     assert float(both) == pytest.approx(float(deepaq_rnc(emb, visqol, bitrate)), abs=1e-9)
-    only_aspects = batch_rnc(emb, batch, ["visqol"], _cfg())  # [] = every aspect
+    only_aspects = batch_rnc(emb, batch, ["visqol"], _loss(), ["bitrate"])  # [] = every aspect
     assert float(only_aspects) == pytest.approx(float(rnc_loss(emb, visqol)), abs=1e-9)
     with pytest.raises(ValueError, match="data.label_columns"):
-        batch_rnc(emb, batch, ["visqol"], _cfg(rnc_bitrate="kbps"))
+        batch_rnc(emb, batch, ["visqol"], _loss(rnc_bitrate="kbps"), ["bitrate"])
     with pytest.raises(ValueError, match="not in data.aspects"):
-        batch_rnc(emb, batch, ["visqol"], _cfg(rnc_labels=["MOS"]))
+        batch_rnc(emb, batch, ["visqol"], _loss(rnc_labels=["MOS"]), ["bitrate"])

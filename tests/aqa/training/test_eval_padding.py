@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 from aqa.config import load_config
 from aqa.model.encoder import encoder_sample_rate
 from aqa.model.module import AQAModule
+from aqa.model.sections import module_sections
 from data_modules.datamodule import AQADataModule
 
 TOLERANCE = 1e-4  # fp32, MOS units: the stated bound of padded evaluation
@@ -54,7 +55,7 @@ def _check(tmp_path, overrides, seconds, batch_size):
     )
     table = _manifest(tmp_path, seconds)
     torch.manual_seed(0)
-    module = AQAModule(OmegaConf.to_container(cfg), {}, [5.0], [2.0]).eval()
+    module = AQAModule(**module_sections(cfg), num_domains={}, target_mean=[5.0], target_std=[2.0]).eval()
     single, no_padding = _window_predictions(module, cfg, table, 1)
     padded, padding = _window_predictions(module, cfg, table, batch_size)
     assert no_padding == 0.0 and padding > 0.0  # the batched run really pads

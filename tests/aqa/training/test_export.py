@@ -5,12 +5,12 @@ import json
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
 from aqa.cli import main as aqa
 from aqa.config import load_config
 from aqa.model.module import AQAModule
+from aqa.model.sections import module_sections
 from aqa.training.checkpoint import UnsafeCheckpointError, load_checkpoint
 from aqa.training.export import load_export
 
@@ -19,7 +19,7 @@ def _module(train_overrides) -> AQAModule:
     cfg = load_config(None, train_overrides)
     torch.manual_seed(0)
     module = AQAModule(
-        OmegaConf.to_container(cfg, resolve=True),
+        **module_sections(cfg),
         num_domains={"PQ": 3},
         target_mean=[5.0, 4.0, 6.0, 5.5],
         target_std=[2.0, 1.5, 1.0, 2.5],

@@ -8,6 +8,7 @@ from aqa.definers.labels import fit_labels
 from aqa.definers.resolve import resolve_definers
 from aqa.model.encoder import encoder_sample_rate
 from aqa.training.train import fit_on_usable
+from tests.aqa.stage_args import label_args
 from tests.aqa.training.conftest import write_small_manifest
 
 
@@ -45,5 +46,6 @@ def test_a_source_whose_train_clips_are_all_skipped_counts_no_domain(tmp_path, t
     assert set(labelled[datamodule.table.set_index("id")["split"] == "train"]) == {0, 1}
 
     # fitted on the whole table (before the data module drops the dead clips), K would count source2
-    before = fit_labels(cfg, datamodule.source, resolve_definers(cfg.domain, list(cfg.data.aspects)))
+    specs = resolve_definers(cfg.domain, list(cfg.data.aspects))
+    before = fit_labels(cfg.domain, datamodule.source, specs, **label_args(cfg))
     assert before.num_domains["PQ"] == 3

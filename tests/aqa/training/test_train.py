@@ -78,7 +78,7 @@ def test_eval_overrides_reach_the_rebuilt_model(dat_run, tmp_path):
     module, cfg, _ = load_checkpoint(
         stored["run/best_checkpoint"], [f"model.encoder.cache_dir={tmp_path}/enc"]
     )
-    assert module.cfg.model.encoder.cache_dir == f"{tmp_path}/enc" == cfg.model.encoder.cache_dir
+    assert module.model_cfg.encoder.cache_dir == f"{tmp_path}/enc" == cfg.model.encoder.cache_dir
     assert list((tmp_path / "enc").glob("tiny-mert-*/model.safetensors"))  # written where the override says
 
 

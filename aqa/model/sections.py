@@ -1,0 +1,51 @@
+"""The one mapping from the experiment (root) config to the sections `AQAModule` is built from, and the
+rebuild of a module from a checkpoint.
+
+It sits in the model package, not in training, because the `run:` feature extractor (aqa/features, below
+training) rebuilds trained modules too. Checkpoints written before the module took sections stored the
+root config as the hyper-parameter `config`; `stored_config` reads either.
+"""
+
+from omegaconf import OmegaConf
+
+from aqa.model.module import AQAModule
+
+FITTED = ("num_domains", "target_mean", "target_std", "class_weights", "domain_names")  # fitted in training
+
+
+def module_sections(cfg) -> dict:
+    """Experiment config (DictConfig or plain dict) -> AQAModule's config arguments, plain values:
+    model, loss, optim (plateau monitor/mode: None -> checkpoint.monitor/mode), aspects, label_columns,
+    min_source_clips, and `record` = the whole resolved config (kept in the checkpoint, never read)."""
+    config = OmegaConf.to_container(OmegaConf.create(cfg) if isinstance(cfg, dict) else cfg, resolve=True)
+    checkpoint = config["checkpoint"]
+    optim = dict(config["optim"])
+    optim["plateau_monitor"] = optim["plateau_monitor"] or checkpoint["monitor"]
+    optim["plateau_mode"] = optim["plateau_mode"] or checkpoint["mode"]
+    return {
+        "model": config["model"],
+        "loss": config["loss"],
+        "optim": optim,
+        "aspects": list(config["data"]["aspects"]),
+        "label_columns": list(config["data"]["label_columns"]),
+        "min_source_clips": int(config["metrics"]["min_source_clips"]),
+        "record": config,
+    }
+
+
+def stored_config(hyper_parameters: dict) -> dict:
+    """The experiment config a checkpoint stored: `record` (or `config`, in checkpoints before sections)."""
+    config = hyper_parameters.get("record") or hyper_parameters.get("config")
+    if config is None:
+        raise ValueError("the checkpoint stores no experiment config (module built without `record`)")
+    return config
+
+
+def module_from_checkpoint(checkpoint: dict, cfg) -> AQAModule:
+    """Rebuild the module of a checkpoint dict: its fitted hyper-parameters + the sections of `cfg` (the
+    stored config, usually with overrides applied), then its weights and domain extras."""
+    fitted = {k: v for k, v in checkpoint["hyper_parameters"].items() if k in FITTED}
+    module = AQAModule(**module_sections(cfg), **fitted)
+    module.load_state_dict(checkpoint["state_dict"])
+    module.on_load_checkpoint(checkpoint)
+    return module
