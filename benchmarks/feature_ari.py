@@ -6,8 +6,8 @@
 On the generated corpus (the hidden `family` of each clip is in its truth.csv, beside the manifest): for each extractor (`encoder` = the
 experiment's encoder, the tiny random one by default; `acoustic`), k-means as the `kmeans` definer runs it
 (z-score, PCA, seeds 0-2) with k = number of sources and k = number of hidden families, fitted on the train
-split; ARI on the train rows, mean and range over the seeds. Prints a markdown table. `--features` adds
-other extractor specs, e.g. `run:<checkpoint>@CE`, the pooled CE embedding of a trained run.
+split; ARI on the train rows, mean and range over the seeds. Prints a markdown table. `--features` replaces
+the extractor list, e.g. `run:<checkpoint>@CE` for the pooled CE embedding of a trained run.
 """
 
 import dataclasses
@@ -35,6 +35,8 @@ def main(argv: list[str]) -> int:
     extractors = list(EXTRACTORS)
     if "--features" in argv:
         at = argv.index("--features")
+        if at + 1 == len(argv):
+            raise SystemExit("--features needs a comma-separated list, e.g. encoder,acoustic,run:CKPT@PQ")
         extractors = argv[at + 1].split(",")
         argv = argv[:at] + argv[at + 2 :]
     experiment = argv[0] if argv and argv[0].endswith(".yaml") else "experiments/quickstart.yaml"

@@ -44,10 +44,10 @@ class RunExtractor(Extractor):
     def open(self, settings, sample_rate):
         from aqa.config import load_config
         from aqa.model.encoder import encoder_sample_rate
-        from aqa.model.sections import module_from_checkpoint, stored_config
+        from aqa.model.sections import module_from_checkpoint, read_checkpoint, stored_config
 
         path, aspect = self._parsed()
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = read_checkpoint(path)  # refuses pickled objects, runs none
         cfg = load_config(None, [], base=stored_config(checkpoint["hyper_parameters"]))
         module = module_from_checkpoint(checkpoint, cfg).eval()
         run_rate = encoder_sample_rate(module.model_cfg.encoder)

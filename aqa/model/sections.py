@@ -1,14 +1,41 @@
 """The one mapping from the experiment (root) config to the sections `AQAModule` is built from, and the
-rebuild of a module from a checkpoint.
+rebuild of a module from a checkpoint (read safely: `read_checkpoint`, tensors and plain data only).
 
 It sits in the model package, not in training, because the `run:` feature extractor (aqa/features, below
 training) rebuilds trained modules too. Checkpoints written before the module took sections stored the
 root config as the hyper-parameter `config`; `stored_config` reads either.
 """
 
+import pickle
+from pathlib import Path
+
+import torch
 from omegaconf import OmegaConf
 
 from aqa.model.module import AQAModule
+
+
+class UnsafeCheckpointError(ValueError):
+    """A checkpoint holding Python objects beyond tensors and plain data: aqa refuses to unpickle it."""
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The checkpoint dict, read with `weights_only=True`; refuses (without running it) any other object."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        # torch's text goes on to suggest allow-listing the object: keep only what it found
+        detail = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
+        detail = detail.split(" was not an allowed global")[0]
+        raise UnsafeCheckpointError(
+            f"refusing to load {path}: it holds Python objects that loading would have to execute "
+            f"({detail}). aqa checkpoints hold only tensors and plain data; do not load this file with "
+            "weights_only=False unless you trust whoever made it."
+        ) from None
+
 
 FITTED = ("num_domains", "target_mean", "target_std", "class_weights", "domain_names")  # fitted in training
 

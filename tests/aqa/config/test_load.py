@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from aqa.config import load_config
@@ -72,6 +74,23 @@ def test_selection_model_settings_become_per_aspect_overrides():
     entries = {"PQ": {"definer": {"name": "kmeans"}, "model": {"lambda_max": 0.5, "gamma": 3.0}}, "PC": {}}
     settings = selection_settings(entries, "s.yaml")
     assert settings == {"PQ": ({"name": "kmeans"}, {"lambda_max": 0.5, "gamma": 3.0}), "PC": ({}, {})}
+
+
+def test_shipped_selection_files_expand_into_a_mixed_per_aspect_model():
+    """sweeps/selections/*.yaml are `domain.selection` files (not sweeps): each one loads and sets every aspect."""
+    files = sorted((Path(__file__).parents[3] / "sweeps" / "selections").glob("*.yaml"))
+    assert files
+    for path in files:
+        cfg = load_config(
+            Path(__file__).parents[3] / "experiments" / "quickstart.yaml", [f"domain.selection={path}"]
+        )
+        assert set(cfg.domain.definers) == set(cfg.data.aspects), path
+    argmax = load_config(None, [f"domain.selection={files[0].parent / 'quickstart_argmax.yaml'}"])
+    assert (argmax.domain.definers.PC.name, argmax.domain.definers.PC.k) == ("gmm", 4)
+    assert (
+        argmax.domain.definers.CU.name == "dataset"
+        and argmax.model.aspects.CU.domain_handling == "conditioned"
+    )
 
 
 def test_a_definers_handling_sets_the_domain_handling_of_its_aspects():

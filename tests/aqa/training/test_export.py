@@ -9,9 +9,10 @@ from safetensors.torch import load_file
 
 from aqa.cli import main as aqa
 from aqa.config import load_config
+from aqa.features.registry import extractor_for
 from aqa.model.module import AQAModule
-from aqa.model.sections import module_sections
-from aqa.training.checkpoint import UnsafeCheckpointError, load_checkpoint
+from aqa.model.sections import UnsafeCheckpointError, module_sections
+from aqa.training.checkpoint import load_checkpoint
 from aqa.training.export import load_export
 
 
@@ -122,6 +123,9 @@ def test_malicious_checkpoint_is_refused_and_runs_nothing(checkpoint, tmp_path, 
     assert not target.exists()
     with pytest.raises(UnsafeCheckpointError):
         aqa(["export", str(evil), "--out", str(tmp_path / "out")])
+    assert not target.exists()
+    with pytest.raises(UnsafeCheckpointError):  # `run:` features read checkpoints the same way
+        extractor_for(f"run:{evil}").open(None, 16000)
     assert not target.exists()
     # and unpickling it the unsafe way really would have written the file: the test can fail
     torch.load(evil, weights_only=False)
