@@ -118,6 +118,7 @@ def report(sweep_dir: Path, variants: dict[str, Path], protocol: str) -> dict[st
         ranking = rank_aspect(candidates, aspect, chosen)
         erm = ranking.erm.candidate if ranking.erm else None
         winner = ranking.selected.candidate if ranking.selected else None
+        winner = None if winner is erm else winner  # ERM selected: "vs winner" would repeat "vs ERM"
         rows = []
         if erm is not None:
             rows.append(_row(f"ERM ({erm.label})", erm, key, None, None, ood))

@@ -16,9 +16,7 @@ from aqa.sweep.state import SweepDir
 FAKE = Path(__file__).with_name("fake_train.py")
 
 
-@pytest.fixture
-def selected_sweep(tmp_path, monkeypatch):
-    monkeypatch.setenv("FAKE_TRAIN_NO_SLEEP", "1")
+def _selected(tmp_path, definers: list[str]) -> Path:
     sweep = {
         "name": "fake",
         "method": "grid",
@@ -26,7 +24,7 @@ def selected_sweep(tmp_path, monkeypatch):
         "program": str(FAKE),
         "command": ["${interpreter}", "${program}", "${args_no_hyphens}"],
         "parameters": {
-            "domain.definer.name": {"values": ["none", "kmeans"]},
+            "domain.definer.name": {"values": definers},
             "score": {"value": 0.5},  # a constant setting: the final model gets it too
             "seed": {"values": [0, 1, 2]},
         },
@@ -37,6 +35,20 @@ def selected_sweep(tmp_path, monkeypatch):
     assert offline.main([str(path), "--dir", str(out)]) == 0
     select(str(out), console=Console(record=True))
     return out
+
+
+@pytest.fixture
+def selected_sweep(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_TRAIN_NO_SLEEP", "1")
+    return _selected(tmp_path, ["none", "kmeans"])
+
+
+def test_when_erm_is_selected_no_winner_column_repeats_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_TRAIN_NO_SLEEP", "1")
+    sweep = _selected(tmp_path, ["none", "random"])  # the control scores lower and is never eligible
+    rows = {r[0].split(" (")[0]: r for r in final_mod.final(sweep, console=Console(record=True))["PQ"]}
+    assert list(rows) == ["ERM", "final model"]
+    assert rows["final model"][3:5] == ["+0.000 ± 0.000", ""]
 
 
 def test_final_model_is_trained_per_seed_and_paired_with_erm_and_the_winner(selected_sweep):
