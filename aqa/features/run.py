@@ -42,14 +42,11 @@ class RunExtractor(Extractor):
         return {"checkpoint_sha256": file_digest(path), "aspect": aspect}
 
     def open(self, settings, sample_rate):
-        from aqa.config import load_config
         from aqa.model.encoder import encoder_sample_rate
-        from aqa.model.sections import module_from_checkpoint, read_checkpoint, stored_config
+        from aqa.model.sections import module_from_checkpoint, read_checkpoint
 
         path, aspect = self._parsed()
-        checkpoint = read_checkpoint(path)  # refuses pickled objects, runs none
-        cfg = load_config(None, [], base=stored_config(checkpoint["hyper_parameters"]))
-        module = module_from_checkpoint(checkpoint, cfg).eval()
+        module, _ = module_from_checkpoint(read_checkpoint(path))  # refuses pickled objects, runs none
         run_rate = encoder_sample_rate(module.model_cfg.encoder)
         if run_rate != sample_rate:
             raise ValueError(

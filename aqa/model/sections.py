@@ -10,8 +10,9 @@ import pickle
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
+from aqa.config import load_config
 from aqa.model.module import AQAModule
 
 
@@ -68,11 +69,13 @@ def stored_config(hyper_parameters: dict) -> dict:
     return config
 
 
-def module_from_checkpoint(checkpoint: dict, cfg) -> AQAModule:
-    """Rebuild the module of a checkpoint dict: its fitted hyper-parameters + the sections of `cfg` (the
-    stored config, usually with overrides applied), then its weights and domain extras."""
+def module_from_checkpoint(checkpoint: dict, overrides: list[str] = ()) -> tuple[AQAModule, DictConfig]:
+    """-> (module in eval mode, config = the checkpoint's stored config <- `overrides`). The module is
+    built from the overridden config (e.g. model.encoder.name pointing at this machine's copy) and the
+    checkpoint's fitted hyper-parameters, then gets its weights and domain extras."""
+    cfg = load_config(None, list(overrides), base=stored_config(checkpoint["hyper_parameters"]))
     fitted = {k: v for k, v in checkpoint["hyper_parameters"].items() if k in FITTED}
     module = AQAModule(**module_sections(cfg), **fitted)
     module.load_state_dict(checkpoint["state_dict"])
     module.on_load_checkpoint(checkpoint)
-    return module
+    return module.eval(), cfg

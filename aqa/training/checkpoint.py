@@ -6,10 +6,9 @@ and plain data only), exports are safetensors + JSON.
 
 from pathlib import Path
 
-from aqa.config import load_config
 from aqa.model.encoder import encoder_sample_rate
 from aqa.model.module import AQAModule
-from aqa.model.sections import module_from_checkpoint, read_checkpoint, stored_config
+from aqa.model.sections import module_from_checkpoint, read_checkpoint
 from data_modules.manifest.columns import attach_domains
 
 
@@ -23,10 +22,7 @@ def load_checkpoint(path: str | Path, overrides: list[str] = ()) -> tuple[AQAMod
 
         module, cfg = load_export(path, overrides)
         return module, cfg, encoder_sample_rate(cfg.model.encoder)
-    checkpoint = read_checkpoint(path)
-    cfg = load_config(None, list(overrides), base=stored_config(checkpoint["hyper_parameters"]))
-    # the module is built from the overridden config (e.g. model.encoder.name pointing at this machine's copy)
-    module = module_from_checkpoint(checkpoint, cfg).eval()
+    module, cfg = module_from_checkpoint(read_checkpoint(path), overrides)
     return module, cfg, encoder_sample_rate(cfg.model.encoder)
 
 

@@ -80,18 +80,15 @@ def export(checkpoint: str | Path, out: str | Path, merged: bool = False, overri
     from omegaconf import OmegaConf
     from safetensors.torch import save_file
 
-    from aqa.config import load_config
     from aqa.model.encoder import resolve_encoder_path
-    from aqa.model.sections import FITTED, module_from_checkpoint, stored_config
-    from aqa.training.checkpoint import read_checkpoint  # noqa: PLC0415
+    from aqa.model.sections import FITTED, module_from_checkpoint, read_checkpoint
 
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"--out {out} exists and is not empty")
     stored = read_checkpoint(checkpoint)
-    cfg = load_config(None, list(overrides), base=stored_config(stored["hyper_parameters"]))
+    module, cfg = module_from_checkpoint(stored, overrides)
     config = OmegaConf.to_container(cfg, resolve=True)
-    module = module_from_checkpoint(stored, cfg).eval()
     enc = cfg.model.encoder
     if module.encoder.mode == "full" and not merged:
         raise ValueError("model.encoder.mode=full trains every encoder weight: export it with --merged")
