@@ -14,7 +14,9 @@ pytestmark = pytest.mark.slow
 
 
 def _aqa(args: list[str], cwd) -> None:
-    env = os.environ | {"WANDB_MODE": "disabled", "AQA_RUN_DIR": ""}
+    # 1 thread per rank whatever the caller's OMP_NUM_THREADS (Lightning only picks it when unset): the
+    # single-process comparison below runs with 1 thread, and another thread count rounds differently
+    env = os.environ | {"WANDB_MODE": "disabled", "AQA_RUN_DIR": "", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "aqa.cli", *args], cwd=cwd, env=env, capture_output=True, text=True
     )
