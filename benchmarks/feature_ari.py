@@ -76,4 +76,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except (ValueError, FileNotFoundError) as err:  # a bad spec or path: the message, no traceback
+        sys.exit(f"feature_ari: {err}")
