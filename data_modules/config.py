@@ -33,6 +33,10 @@ class DataConfig:
     val_split: str = "val"
     # splits evaluated with the kept checkpoint, when present (val_ood: sources held out of training)
     eval_splits: list[str] = field(default_factory=lambda: ["val_ood", "test", "test_ood"])
+    # splits rated in one neutral listening test (e.g. a mixed-source split): there every aspect's domain
+    # label is -1 (unknown), so the conditioned and bias handlings predict for the neutral (average) test,
+    # not for the clip's source; never the train split
+    neutral_splits: list[str] = field(default_factory=list)
     # datasets whose train/val rows become split `val_ood`; one source per trial = leave-one-source-out
     heldout_sources: list[str] = field(default_factory=list)
     max_seconds: float = 10.0  # training: random crop to at most this length

@@ -45,6 +45,9 @@ def dataset_fingerprint(name: str, x: np.ndarray, sr: int) -> np.ndarray:
         y = x.copy()
         y[d:] += 0.4 * x[:-d]
         return signal.lfilter([1.25, -0.25], [1.0], y)
+    if name == "iris":  # known-answer recipe's second unseen test source: a dip at 800 Hz and a bright tilt
+        b, a = signal.iirnotch(_hz([800], sr)[0], 2, fs=sr)
+        return signal.lfilter([1.1, -0.1], [1.0], signal.lfilter(b, a, x))
     if name == "garnet":  # the held-out unseen source: a deep notch at 1.2 kHz and a 6 kHz presence peak
         notch, peak = _hz([1200, 6000], sr)
         b, a = signal.iirnotch(notch, 1.5, fs=sr)
@@ -66,4 +69,16 @@ def family_fingerprint(name: str, x: np.ndarray, sr: int) -> np.ndarray:
     if name == "gap":  # a missing band at 2.5-5 kHz
         band = _hz([2500, 5000], sr)
         return signal.sosfilt(signal.butter(3, band, "bandstop", fs=sr, output="sos"), x)
+    # the known-answer recipe's families (known.py): loud enough for k-means on `acoustic` features
+    if name == "muffle":  # 8th-order low-pass at 2 kHz
+        return signal.sosfilt(signal.butter(8, _hz([2000], sr)[0], "lowpass", fs=sr, output="sos"), x)
+    if name == "hiss":  # high-pass noise (above 4 kHz) 3 dB below the signal; a fixed noise sequence
+        cutoff = _hz([4000], sr)[0]
+        noise = signal.sosfilt(
+            signal.butter(4, cutoff, "highpass", fs=sr, output="sos"),
+            np.random.default_rng(54321).standard_normal(x.size),
+        )
+        return x + noise * np.sqrt(np.mean(x**2) / (np.mean(noise**2) + 1e-20)) * 10 ** (-3 / 20)
+    if name == "thin":  # 6th-order high-pass at 1.5 kHz
+        return signal.sosfilt(signal.butter(6, _hz([1500], sr)[0], "highpass", fs=sr, output="sos"), x)
     raise ValueError(f"no fingerprint for family {name!r}")

@@ -15,8 +15,8 @@ import numpy as np
 import soundfile as sf
 
 from data_modules.atomic import atomic_path
-from data_modules.corpus import recipe
-from data_modules.corpus.config import CorpusConfig
+from data_modules.corpus import known, recipe
+from data_modules.corpus.config import RECIPES, CorpusConfig
 from data_modules.corpus.degrade import LEVEL, degrade, normalise
 from data_modules.corpus.fingerprints import dataset_fingerprint, family_fingerprint
 from data_modules.corpus.plan import plan_corpus
@@ -24,6 +24,8 @@ from data_modules.corpus.synth import render
 from data_modules.locks import file_lock
 
 MANIFEST = "manifest.jsonl"
+ORACLE_MANIFEST = "manifest_oracle.jsonl"  # known recipe: every clip rated in the neutral test
+ANSWERS = "answers.json"  # known recipe: aspect -> right answer class (known.ANSWERS)
 TRUTH = "truth.csv"
 MARKER = "corpus.json"  # written last: its presence means the folder is complete
 TRUTH_COLUMNS = [
@@ -33,14 +35,18 @@ TRUTH_COLUMNS = [
 
 
 def settings(cfg: CorpusConfig) -> dict:
-    """Everything the output depends on (not `enabled`, `dir` or the worker count)."""
-    return {
+    """Everything the output depends on (not `enabled`, `dir`, `oracle` or the worker count). The default
+    recipe's settings name no recipe (its cache folders stay those of recipe version 3)."""
+    out = {
         "version": recipe.VERSION,
         "seed": int(cfg.seed),
         "size": int(cfg.size),
         "sample_rate": int(cfg.sample_rate),
         "seconds": float(cfg.seconds),
     }
+    if cfg.recipe != "default":
+        out.update(recipe=str(cfg.recipe), recipe_version=known.VERSION)
+    return out
 
 
 def settings_hash(cfg: CorpusConfig) -> str:
@@ -63,13 +69,23 @@ def ensure_corpus(cfg: CorpusConfig, workers: int | None = None) -> Path:
     """
     root = Path(cfg.dir).expanduser()
     folder = root / f"corpus-{settings_hash(cfg)}"
+    name = _manifest_name(cfg)
     if is_complete(folder, cfg):
-        return folder / MANIFEST
+        return folder / name
     root.mkdir(parents=True, exist_ok=True)
     with file_lock(root / f".{folder.name}.lock"):
         if not is_complete(folder, cfg):
             generate_corpus(folder, cfg, workers=workers)
-    return folder / MANIFEST
+    return folder / name
+
+
+def _manifest_name(cfg: CorpusConfig) -> str:
+    """manifest.jsonl, or the oracle manifest (`oracle: true`, known recipe only)."""
+    if cfg.recipe not in RECIPES:
+        raise ValueError(f"data.corpus.recipe must be one of {'|'.join(RECIPES)}, got {cfg.recipe!r}")
+    if cfg.oracle and cfg.recipe != "known":
+        raise ValueError("data.corpus.oracle=true needs data.corpus.recipe=known (the oracle manifest)")
+    return ORACLE_MANIFEST if cfg.oracle else MANIFEST
 
 
 def generate_corpus(out_dir, cfg: CorpusConfig, workers: int | None = None) -> Path:
@@ -79,12 +95,13 @@ def generate_corpus(out_dir, cfg: CorpusConfig, workers: int | None = None) -> P
     `workers`: processes for audio synthesis (default: all CPU cores); the output does not depend on it.
     """
     out_dir = Path(out_dir).expanduser().absolute()
+    name = _manifest_name(cfg)
     if int(cfg.sample_rate) < 8000 or float(cfg.seconds) <= 0:
         raise ValueError(
             f"corpus needs sample_rate >= 8000 and seconds > 0, got {cfg.sample_rate}, {cfg.seconds}"
         )
     if is_complete(out_dir, cfg):
-        return out_dir / MANIFEST
+        return out_dir / name
     if out_dir.exists() and any(out_dir.iterdir()):
         raise FileExistsError(
             f"{out_dir} exists and does not hold a corpus of these settings; remove it first"
@@ -97,17 +114,22 @@ def generate_corpus(out_dir, cfg: CorpusConfig, workers: int | None = None) -> P
     except OSError:
         if not is_complete(out_dir, cfg):  # someone else finished the same corpus first: fine
             raise
-    return out_dir / MANIFEST
+    return out_dir / name
+
+
+def plan(cfg: CorpusConfig):
+    """The clip table of `cfg`'s recipe (plan.plan_corpus or known.plan_known)."""
+    make = known.plan_known if cfg.recipe == "known" else plan_corpus
+    return make(int(cfg.seed), int(cfg.size), float(cfg.seconds))
 
 
 def _write(folder: Path, cfg: CorpusConfig, workers: int | None) -> None:
-    clips = plan_corpus(int(cfg.seed), int(cfg.size), float(cfg.seconds))
+    clips = plan(cfg)
+    lists = [c for c in clips.columns if c.endswith("_ratings")]
     (folder / "audio").mkdir()
     jobs = [
         (folder / "audio" / f"{row.id}.wav", int(cfg.seed), i, row._asdict(), int(cfg.sample_rate))
-        for i, row in enumerate(
-            clips.drop(columns=[f"{a}_ratings" for a in recipe.ASPECTS]).itertuples(index=False)
-        )
+        for i, row in enumerate(clips.drop(columns=lists).itertuples(index=False))
     ]
     workers = min(os.cpu_count() or 1, len(jobs)) if workers is None else workers
     if workers > 1:
@@ -117,18 +139,12 @@ def _write(folder: Path, cfg: CorpusConfig, workers: int | None) -> None:
         for job in jobs:
             _write_clip(job)
 
-    with open(folder / MANIFEST, "w", encoding="utf-8") as f:
-        for row in clips.itertuples(index=False):
-            record = {
-                "id": row.id,
-                "path": f"audio/{row.id}.wav",
-                "split": row.split,
-                "system": row.system,
-                "dataset": row.dataset,
-                "modality": row.modality,
-            }
-            record.update({a: [int(r) for r in getattr(row, f"{a}_ratings")] for a in recipe.ASPECTS})
-            f.write(json.dumps(record) + "\n")
+    if cfg.recipe == "known":
+        _write_manifest(folder / MANIFEST, clips, "_ratings", truth=True)
+        _write_manifest(folder / ORACLE_MANIFEST, clips, "_oracle_ratings", truth=True)
+        (folder / ANSWERS).write_text(json.dumps(known.ANSWERS, indent=2) + "\n")
+    else:
+        _write_manifest(folder / MANIFEST, clips, "_ratings", truth=False)
     clips[TRUTH_COLUMNS].to_csv(folder / TRUTH, index=False, float_format="%.6f")
     marker = {
         "settings": settings(cfg),
@@ -136,6 +152,25 @@ def _write(folder: Path, cfg: CorpusConfig, workers: int | None) -> None:
         "splits": {k: int(v) for k, v in clips["split"].value_counts().sort_index().items()},
     }
     (folder / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+
+
+def _write_manifest(path: Path, clips, ratings: str, truth: bool) -> None:
+    """One JSONL line per clip; per aspect the ratings of column `<A><ratings>`; `truth`: also `<A>_true`
+    (the known recipe keeps the offset-free truth in its manifest, for the oracle and the design gates)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for row in clips.to_dict("records"):
+            record = {
+                "id": row["id"],
+                "path": f"audio/{row['id']}.wav",
+                "split": row["split"],
+                "system": row["system"],
+                "dataset": row["dataset"],
+                "modality": row["modality"],
+            }
+            record.update({a: [int(r) for r in row[f"{a}{ratings}"]] for a in recipe.ASPECTS})
+            if truth:
+                record.update({f"{a}_true": round(float(row[f"{a}_true"]), 6) for a in recipe.ASPECTS})
+            f.write(json.dumps(record) + "\n")
 
 
 def render_clip(row: dict, seed: int, index: int, sr: int) -> np.ndarray:

@@ -28,6 +28,7 @@ def load_corpus(corpus_dir) -> pd.DataFrame:
     for aspect in recipe.ASPECTS:
         table[aspect] = table[aspect].map(np.mean)
     truth = pd.read_csv(corpus_dir / TRUTH, dtype={"id": str})
+    table = table.drop(columns=[c for c in truth.columns if c != "id" and c in table.columns])  # <A>_true
     return table.merge(truth, on="id", validate="one_to_one")
 
 
