@@ -73,9 +73,10 @@ class DomainLabels:
         }
         return dataclasses.replace(self, ids=ids, labels=labels)
 
-    def add_columns(self, table: pd.DataFrame) -> pd.DataFrame:
-        """`table` with int64 columns domain_<ASPECT> (matched by id; unknown ids -> -1)."""
-        return attach_domains(table, self.ids, self.labels)
+    def add_columns(self, table: pd.DataFrame, neutral_splits=()) -> pd.DataFrame:
+        """`table` with int64 columns domain_<ASPECT> (matched by id; unknown ids and rows of
+        `neutral_splits` -> -1)."""
+        return attach_domains(table, self.ids, self.labels, neutral_splits=neutral_splits)
 
     def definer(self, aspect: str) -> Definer:
         """The fitted definer of `aspect`, rebuilt from its state (labels new rows: `.predict(rows, features)`)."""

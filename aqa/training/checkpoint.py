@@ -26,7 +26,8 @@ def load_checkpoint(path: str | Path, overrides: list[str] = ()) -> tuple[AQAMod
     return module, cfg, encoder_sample_rate(cfg.model.encoder)
 
 
-def domains_from_checkpoint(module: AQAModule, table, aspects: list[str]):
-    """Adds domain_<ASPECT> columns from the labels stored at training time (ids not seen then: -1)."""
+def domains_from_checkpoint(module: AQAModule, table, aspects: list[str], neutral_splits=()):
+    """Adds domain_<ASPECT> columns from the labels stored at training time (ids not seen then, and rows of
+    `neutral_splits`: -1)."""
     stored = module.domain_table or {"ids": [], "labels": {}}
-    return attach_domains(table, stored["ids"], stored["labels"], aspects)
+    return attach_domains(table, stored["ids"], stored["labels"], aspects, neutral_splits)

@@ -34,7 +34,7 @@ def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[st
 
     module, cfg, sample_rate = load_checkpoint(checkpoint, overrides)
     aspects = list(cfg.data.aspects)
-    table = domains_from_checkpoint(module, load_table(cfg.data), aspects)
+    table = domains_from_checkpoint(module, load_table(cfg.data), aspects, list(cfg.data.neutral_splits))
     datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
     check_strategy(cfg.trainer.strategy)
     t = cfg.trainer

@@ -32,6 +32,9 @@ def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
     from data_modules.manifest.columns import attach_domains
 
     aspects = list(cfg.data.aspects)
+    neutral = list(cfg.data.neutral_splits)  # rated in one neutral test: domain -1 there (every aspect)
+    if cfg.data.train_split in neutral:
+        raise ValueError(f"data.neutral_splits {neutral} names the train split {cfg.data.train_split!r}")
     table = load_table(cfg.data)
     require_splits(table, [cfg.data.train_split, cfg.data.val_split])  # before any model is built
     datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
@@ -46,7 +49,7 @@ def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
         seed=cfg.seed,
         feature_settings=FeatureSettings.from_config(cfg),
     )
-    datamodule.table = attach_domains(datamodule.table, domains.ids, domains.labels, aspects)
+    datamodule.table = attach_domains(datamodule.table, domains.ids, domains.labels, aspects, neutral)
     return datamodule, domains, target_stats(datamodule.table, aspects, cfg.data.train_split)
 
 

@@ -33,13 +33,18 @@ def attach_domains(
     ids: Sequence,
     labels: Mapping[str, Sequence[int]],
     aspects: Sequence[str] | None = None,
+    neutral_splits: Sequence[str] = (),
 ) -> pd.DataFrame:
     """`table` with int64 `domain_<ASPECT>` columns, matched by id.
 
     labels: aspect -> (len(ids),) labels aligned with `ids` (unique). A table id not in `ids`, and every row
-    of an aspect in `aspects` that `labels` lacks, gets UNKNOWN_DOMAIN.
+    of an aspect in `aspects` that `labels` lacks, gets UNKNOWN_DOMAIN. So does every row of a split in
+    `neutral_splits` (`data.neutral_splits`: rated in one neutral listening test), for every aspect: the
+    conditioned and bias handlings then predict for the neutral (average) test, not for the clip's source.
     """
     position = pd.Index([str(i) for i in ids]).get_indexer(table[ID].astype(str))
+    if len(neutral_splits) and SPLIT in table:
+        position = np.where(table[SPLIT].astype(str).isin([str(s) for s in neutral_splits]), -1, position)
     columns = {}
     for aspect in list(aspects) if aspects is not None else list(labels):
         values = np.asarray(labels.get(aspect, []), dtype=np.int64)
