@@ -6,7 +6,7 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-from data_modules.corpus.config import CorpusConfig
+from data_modules.corpus.config import RECIPES, CorpusConfig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-rate", type=int, default=defaults["sample_rate"])
     parser.add_argument("--seconds", type=float, default=defaults["seconds"], help="nominal clip length")
     parser.add_argument(
+        "--recipe",
+        choices=RECIPES,
+        default=defaults["recipe"],
+        help="default, or known (the known-answer corpus: answers.json, oracle manifest, design gates)",
+    )
+    parser.add_argument(
         "--workers", type=int, help="processes (default: all cores); output does not depend on it"
     )
     parser.add_argument("--report", action="store_true", help="print clips per split and shortcut strengths")
@@ -34,7 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     from data_modules.corpus.generate import ensure_corpus, generate_corpus  # (numpy) not for `--help`
     from data_modules.corpus.report import format_report, load_corpus
 
-    cfg = CorpusConfig(size=args.size, seed=args.seed, sample_rate=args.sample_rate, seconds=args.seconds)
+    cfg = CorpusConfig(
+        size=args.size,
+        seed=args.seed,
+        sample_rate=args.sample_rate,
+        seconds=args.seconds,
+        recipe=args.recipe,
+    )
     start = time.perf_counter()
     try:
         if args.out:
@@ -50,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.report or args.probe:
         clips = load_corpus(Path(manifest).parent)
         print(format_report(clips))
+        if args.recipe == "known":
+            from data_modules.corpus.gates import format_gates, load_known
+
+            print("\n" + format_gates(load_known(Path(manifest).parent)))
     if args.probe:
         from data_modules.corpus.probe import format_probe
 

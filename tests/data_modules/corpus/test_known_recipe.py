@@ -106,3 +106,12 @@ def test_settings_keep_the_default_cache_and_refuse_a_default_oracle(tmp_path):
         ensure_corpus(replace(default, dir=str(tmp_path), oracle=True))
     with pytest.raises(ValueError, match="default|known"):
         ensure_corpus(replace(default, dir=str(tmp_path), recipe="nope"))
+
+
+def test_aqa_generate_writes_a_known_corpus_and_prints_its_gates(tmp_path, capsys):
+    from data_modules.corpus.cli import main as generate
+
+    argv = ["--out", str(tmp_path / "k"), "--size", "60", "--sample-rate", "8000", "--seconds", "1.5"]
+    assert generate([*argv, "--seed", "2", "--recipe", "known", "--report"]) == 0
+    printed = capsys.readouterr().out
+    assert "design gates" in printed and (tmp_path / "k" / ANSWERS).is_file()
