@@ -83,6 +83,7 @@ def lookup_table(clips: pd.DataFrame) -> pd.DataFrame:
 
 def format_report(clips: pd.DataFrame) -> str:
     splits = ["train", "val", "test", *recipe.OOD_SPLITS]
+    splits += sorted(set(clips["split"]) - set(splits))  # the known recipe's val_mixed, test_mixed
     counts = clips["split"].value_counts().reindex(splits).fillna(0).astype(int)
     systems = clips.groupby("split")["system"].nunique().reindex(counts.index).fillna(0).astype(int)
     lines = [
