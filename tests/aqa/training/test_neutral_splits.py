@@ -10,6 +10,7 @@ from aqa.config import load_config
 from aqa.model.module import AQAModule
 from aqa.model.sections import module_sections
 from aqa.training.train import fit_on_usable
+from data_modules.manifest import load_table
 from data_modules.manifest.columns import attach_domains, domain_matrix
 
 ASPECTS = ["PQ", "PC", "CE", "CU"]
@@ -69,3 +70,37 @@ def test_training_refuses_a_neutral_train_split(tiny_overrides, tmp_path):
     cfg = load_config(None, [*tiny_overrides, "data.neutral_splits=[train]", f"run.dir={tmp_path}"])
     with pytest.raises(ValueError, match="names the train split"):
         fit_on_usable(cfg, tmp_path, 24000)
+
+
+@pytest.mark.slow  # one short training run on a small known-answer corpus
+def test_known_answer_run_stores_unknown_labels_on_neutral_splits(train_overrides, tmp_path):
+    from aqa.training.evaluate import evaluate
+    from aqa.training.train import train
+    from data_modules.corpus.known import NEUTRAL_SPLITS
+
+    overrides = [
+        *[o for o in train_overrides if not o.startswith("data.manifest=")],
+        "data.corpus.enabled=true",
+        "data.corpus.recipe=known",
+        "data.corpus.size=60",
+        "data.corpus.seconds=1.5",
+        "data.corpus.sample_rate=16000",
+        "data.eval_splits=[val_mixed,test_mixed,test_ood]",
+        f"data.neutral_splits=[{','.join(NEUTRAL_SPLITS)}]",
+        "trainer.max_epochs=1",
+        "domain.definer=dataset",
+        "model.domain_handling=bias",
+        f"run.dir={tmp_path}/run",
+    ]
+    metrics = train(load_config(None, overrides))
+    checkpoint = metrics["run/best_checkpoint"]
+    stored = torch.load(checkpoint, weights_only=True)["aqa_domain_table"]
+    cfg = load_config(None, overrides)
+    table = load_table(cfg.data).set_index("id").loc[stored["ids"]]
+    neutral = table["split"].isin(NEUTRAL_SPLITS).to_numpy()
+    for labels in stored["labels"].values():
+        labels = np.asarray(labels)
+        assert (labels[neutral] == -1).all() and (labels[~neutral] >= 0).all()
+    again, _ = evaluate(checkpoint)  # `aqa eval` applies the same declaration: same numbers
+    for key in ("val_mixed/PQ/utt_mse", "test_mixed/CE/utt_srcc", "val/PQ/utt_mse"):
+        assert again[key] == pytest.approx(metrics[key], abs=1e-9), key
