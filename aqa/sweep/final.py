@@ -80,20 +80,23 @@ def final_sweep(
 def _row(
     label: str, c: Candidate, key: str, erm: Candidate | None, winner: Candidate | None, ood: str
 ) -> list:
+    from aqa.metrics.references import ENCODER_PROBE, below_probe
     from aqa.sweep.ranking import (  # (scipy) not for --help
         mean_ci,
         paired,
     )
-    from aqa.sweep.report import delta, num, pm
+    from aqa.sweep.report import delta, num, pm, reference_value
 
     values = c.values(key)
     if not values:
         return [label, "0", "", "", "", ""]
     oods = c.values(ood)
+    mean, ci = mean_ci(values)
+    probe = reference_value([c], ENCODER_PROBE, key)
     return [
         label,
         str(len(values)),
-        pm(*mean_ci(values)),
+        pm(mean, ci) + (f" < probe {probe:.3f}" if below_probe(mean, probe, key.rsplit("/", 1)[-1]) else ""),
         delta(paired(c, erm, key), len(values)) if erm is not None and c is not erm else "",
         delta(paired(c, winner, key), len(values)) if winner is not None and c is not winner else "",
         num(sum(oods) / len(oods)) if oods else "",
@@ -102,8 +105,10 @@ def _row(
 
 def report(sweep_dir: Path, variants: dict[str, Path], protocol: str) -> dict[str, list[list[str]]]:
     """{aspect: rows}: ERM, the aspect's winning trial and every final variant, paired over seeds."""
+    from aqa.metrics.references import REFERENCES
     from aqa.sweep.ranking import Candidate, aspects_of, group, rank_aspect  # (scipy) not for --help
     from aqa.sweep.records import offline_records
+    from aqa.sweep.report import num, reference_value
 
     chosen = get_protocol(protocol)
     _, records, _ = offline_records(sweep_dir)
@@ -126,6 +131,10 @@ def report(sweep_dir: Path, variants: dict[str, Path], protocol: str) -> dict[st
             rows.append(_row(f"winning trial ({winner.label})", winner, key, erm, None, ood))
         for name, c in finals.items():
             rows.append(_row(f"{name} model", c, key, erm, winner, ood))
+        everyone = [*candidates, *finals.values()]
+        for prefix, label in REFERENCES.items():  # the source lookup, the train mean, the linear probes
+            value, ood_value = reference_value(everyone, prefix, key), reference_value(everyone, prefix, ood)
+            rows.append([label, "", num(value), "", "", num(ood_value)])
         tables[aspect] = rows
     return tables
 
@@ -169,7 +178,8 @@ def final(
     lines = [f"# Final model vs ERM and each aspect's winning trial (`{key}`)", ""]
     lines += [
         f"Selection: `{selection}`. Paired differences over the same seeds (+folds): mean ± 95% t-CI; "
-        "`ood` (test_ood) is shown, never used to choose.",
+        "`ood` (test_ood) is shown, never used to choose. Reference rows: mean over every trial; "
+        "`< probe P`: the model does not beat the linear probe on its own frozen encoder's features (P).",
         "",
     ]
     for aspect, rows in tables.items():
@@ -182,6 +192,12 @@ def final(
         console.print(table)
         lines += [f"## {aspect}", "", "| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
         lines += ["| " + " | ".join(cells) + " |" for cells in rows] + [""]
+    for aspect, rows in tables.items():
+        for cells in rows:
+            if "< probe" in cells[2]:
+                console.print(
+                    f"[yellow]warning: {aspect}: {escape(cells[0])} {cells[2]} (linear probe, encoder)[/]"
+                )
     (sweep_dir / "final.md").write_text("\n".join(lines))
     console.print(f"wrote {sweep_dir / 'final.md'}")
     return tables

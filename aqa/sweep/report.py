@@ -7,9 +7,12 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from aqa.metrics.references import ENCODER_PROBE, REFERENCES, below_probe, reference_key
+from aqa.metrics.shortcut import PREFIX as SHORTCUT_PREFIX
 from aqa.sweep.ranking import AspectRanking, Candidate, Paired, Row
 
-SHORTCUT_LABEL = "source lookup (shortcut)"
+SHORTCUT_LABEL = REFERENCES[SHORTCUT_PREFIX]
+BELOW_PROBE = "below probe"  # a candidate that does not beat the linear probe on its own encoder's features
 RULE = (
     "Selection rule: a candidate is selected for an aspect only when its paired 95% CI against ERM "
     "(`none`, same seeds) lies entirely above zero (n >= 2); among several, the largest mean gain, ties to "
@@ -49,10 +52,36 @@ def verdict(r: AspectRanking) -> str:
     return f"{r.aspect}: {s.candidate.label} beat ERM by {delta(s.vs_erm)}: selected"
 
 
-def _mark(row: Row) -> str:
+def reference_value(candidates: list[Candidate], prefix: str, key: str) -> float:
+    """A reference predictor's score on `key`, mean over the candidates' trials (NaN if not logged)."""
+    values = [v for c in candidates for v in c.values(reference_key(prefix, key))]
+    return float(sum(values) / len(values)) if values else math.nan
+
+
+def probe_of(row: Row, key: str) -> float:
+    """The linear probe on the candidate's own frozen encoder, scored on `key` over its trials."""
+    return reference_value([row.candidate], ENCODER_PROBE, key)
+
+
+def is_below_probe(row: Row, key: str) -> bool:
+    return below_probe(row.mean, probe_of(row, key), key.rsplit("/", 1)[-1])
+
+
+def reference_lines(candidates: list[Candidate], keys: list[str]) -> list[list[str]]:
+    """One row per reference predictor except the source lookup: its mean score on each key."""
+    return [
+        [label, *[num(reference_value(candidates, prefix, k)) for k in keys]]
+        for prefix, label in REFERENCES.items()
+        if prefix != SHORTCUT_PREFIX
+    ]
+
+
+def _mark(row: Row, key: str) -> str:
     marks = ["*" if row.selected else ""]
     if row.candidate.is_control:
         marks.append("control")
+    if is_below_probe(row, key):
+        marks.append(BELOW_PROBE)
     if row.probe_unmoved:
         marks.append("probe unmoved")
     return " ".join(m for m in marks if m)
@@ -74,13 +103,19 @@ def _protocol_cells(rankings: dict[str, AspectRanking]) -> tuple[list[str], list
         cells = [c.label]
         for a in aspects:
             row = next((r for r in rankings[a].rows if r.candidate.label == c.label), None)
-            cells.append(pm(row.mean, row.ci) + (" *" if row.selected else "") if row else "")
+            if row is None:
+                cells.append("")
+                continue
+            marks = (" *" if row.selected else "") + (" <" if is_below_probe(row, _key(rankings[a])) else "")
+            cells.append(pm(row.mean, row.ci) + marks)
         lines.append(cells)
     shortcut = [SHORTCUT_LABEL]
     for a in aspects:
         r = rankings[a]
         shortcut.append(num(r.shortcut) + (" !" if r.shortcut_flagged else ""))
     lines.append(shortcut)
+    candidates = _labels(rankings)
+    lines += reference_lines(candidates, [_key(rankings[a]) for a in aspects])
     return ["candidate", *aspects], lines
 
 
@@ -100,7 +135,7 @@ def _paired_cells(r: AspectRanking, narrow: bool = False) -> tuple[list[str], li
                 num(row.ood),
                 num(row.probe),
                 delta(row.probe_vs_erm, row.n),
-                _mark(row),
+                _mark(row, _key(r)),
             ]
         )
     if narrow:
@@ -121,6 +156,23 @@ def shortcut_notes(by_protocol: dict[str, dict[str, AspectRanking]]) -> list[str
     return notes
 
 
+def _key(r: AspectRanking) -> str:
+    return r.protocol.key(r.aspect)
+
+
+def probe_notes(rankings: dict[str, AspectRanking]) -> list[str]:
+    """One line per (aspect, candidate) of one protocol that does not beat its own encoder's linear probe."""
+    notes = []
+    for a, r in rankings.items():
+        for row in r.rows:
+            if is_below_probe(row, _key(r)):
+                notes.append(
+                    f"{a}: {row.candidate.label} scores {_key(r)} {row.mean:.3f}, not above the linear probe "
+                    f"on its frozen encoder's features ({probe_of(row, _key(r)):.3f})"
+                )
+    return notes
+
+
 def _md_table(header: list[str], lines: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     return out + ["| " + " | ".join(cells) + " |" for cells in lines]
@@ -131,12 +183,14 @@ def markdown(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, floo
     lines = [f"# Domain definer per aspect (protocol `{chosen}`)", "", note, "", RULE, ""]
     lines += [f"- {verdict(r)}" for r in by_protocol[chosen].values()]
     lines += [""] + [f"- **{n}**" for n in shortcut_notes(by_protocol)]
+    lines += [f"- {BELOW_PROBE}: {n}" for n in probe_notes(by_protocol[chosen])]
     for name, rankings in by_protocol.items():
         protocol = next(iter(rankings.values())).protocol
         lines += ["", f"## Protocol `{name}`: {protocol.description}", ""]
         lines += [
             f"Key `{protocol.key('<A>')}`; mean ± 95% CI (t) over trials; `*` selected; `!` the source-lookup "
-            "predictor scores above zero and within ERM's CI or above; blank: not logged, or undefined "
+            "predictor scores above zero and within ERM's CI or above; `<` not above the linear probe on the "
+            "candidate's own frozen encoder (ridge fitted on train); blank: not logged, or undefined "
             "(constant predictions)."
         ]
         lines += [""] + _md_table(*_protocol_cells(rankings))
@@ -164,7 +218,7 @@ def _rich(title: str, header: list[str], lines: list[list[str]], caption: str = 
         table.add_column(column, justify="right")
     for cells in lines:
         style = "bold green" if cells[-1].startswith("*") else None  # the paired tables' mark column
-        if cells[0] == SHORTCUT_LABEL:
+        if cells[0] in REFERENCES.values():
             style = "yellow"
         table.add_row(*[escape(c) for c in cells], style=style)
     return table
@@ -177,7 +231,8 @@ def rich_tables(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, f
         protocol = next(iter(rankings.values())).protocol
         role = "chooses" if name == chosen else ("never chooses" if not protocol.choose_allowed else "shown")
         caption = (
-            f"{protocol.description}; * selected, ! the shortcut scores > 0 and within ERM's CI or above"
+            f"{protocol.description}; * selected, ! the shortcut scores > 0 and within ERM's CI or above, "
+            "< below the candidate's own encoder probe"
         )
         out.append(_rich(f"{name} ({role}): {protocol.key('<A>')}", *_protocol_cells(rankings), caption))
     for aspect, r in by_protocol[chosen].items():

@@ -65,7 +65,7 @@ def select(
     tables; returns {protocol: {aspect: AspectRanking}}."""
     from aqa.sweep.ranking import aspects_of, group, rank_aspect  # (scipy) not for `--help`
     from aqa.sweep.records import offline_records, online_records
-    from aqa.sweep.report import heatmap, markdown, rich_tables, shortcut_notes, verdict
+    from aqa.sweep.report import heatmap, markdown, probe_notes, rich_tables, shortcut_notes, verdict
     from aqa.wandb_io import log_report, sweep_target
 
     console = console or make_console()
@@ -113,6 +113,8 @@ def select(
         console.print(verdict(r))
     for line in shortcut_notes(by_protocol):
         console.print(f"[yellow]{line}[/]")
+    for line in probe_notes(rankings):
+        console.print(f"[yellow]warning: {line}[/]")
     console.print(note)
     for file in ("selection.yaml", "selection.md", "selection.png"):
         console.print(f"wrote {out / file}")

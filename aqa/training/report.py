@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aqa.console import make_console
+from aqa.metrics.references import ENCODER_PROBE, REFERENCES, below_probe, reference_key
 
 
 def finite(metrics: dict) -> dict:
@@ -18,10 +19,7 @@ COLUMNS = ("utt_srcc", "within_srcc", "utt_lcc", "utt_mse", "sys_srcc", "sys_lcc
 
 def print_metric_table(metrics: dict, aspects: list[str], console: Console | None = None) -> None:
     console = console or make_console()
-    stages = sorted(
-        {k.split("/")[0] for k in metrics if k.count("/") == 2 and not k.startswith(("best", "run"))}
-    )
-    stages = sorted(stages, key=lambda s: (s != "val", s))
+    stages = _stages(metrics)
     table = Table(title="aqa metrics (best checkpoint)")
     table.add_column("split")
     table.add_column("aspect")
@@ -37,3 +35,61 @@ def print_metric_table(metrics: dict, aspects: list[str], console: Console | Non
             ]
             table.add_row(stage, a, *cells)
     console.print(table)
+    print_reference_table(metrics, aspects, console)
+
+
+REFERENCE_COLUMNS = ("within_srcc", "utt_srcc", "utt_mse")
+
+
+def probe_warnings(metrics: dict, aspects: list[str], metric: str = "within_srcc") -> list[str]:
+    """One line per (stage, aspect) where the model does not beat its own encoder's linear probe."""
+    lines = []
+    for stage in _stages(metrics):
+        for a in aspects:
+            model = _value(metrics, f"{stage}/{a}/{metric}")
+            probe = _value(metrics, reference_key(ENCODER_PROBE, f"{stage}/{a}/{metric}"))
+            if below_probe(model, probe, metric):
+                lines.append(
+                    f"{stage} {a}: the model's {metric} {model:.3f} does not beat the linear probe on its "
+                    f"frozen encoder's features ({probe:.3f})"
+                )
+    return lines
+
+
+def print_reference_table(metrics: dict, aspects: list[str], console: Console | None = None) -> None:
+    """Per split: the model and every reference row (source lookup, train mean, linear probes) on
+    `within_srcc / utt_srcc / utt_mse` per aspect; `below probe`: the model does not beat the encoder probe
+    on within_srcc. Then one warning line per such aspect."""
+    console = console or make_console()
+    table = Table(title=f"model vs reference predictors ({' / '.join(REFERENCE_COLUMNS)})")
+    table.add_column("split")
+    table.add_column("predictor")
+    for a in aspects:
+        table.add_column(a, justify="right")
+    flagged = {line.split(":")[0] for line in probe_warnings(metrics, aspects)}
+    for stage in _stages(metrics):
+        rows = {"model": ""} | {prefix: label for prefix, label in REFERENCES.items()}
+        for prefix, label in rows.items():
+            cells = []
+            for a in aspects:
+                keys = [f"{stage}/{a}/{c}" for c in REFERENCE_COLUMNS]
+                values = [_value(metrics, k if prefix == "model" else reference_key(prefix, k)) for k in keys]
+                cell = " / ".join("-" if math.isnan(v) else f"{v:.3f}" for v in values)
+                if prefix == "model" and f"{stage} {a}" in flagged:
+                    cell += " below probe"
+                cells.append(cell)
+            if any(c.replace("-", "").replace("/", "").strip() for c in cells):
+                table.add_row(stage, label or "model", *cells, style=None if label else "bold")
+    console.print(table)
+    for line in probe_warnings(metrics, aspects):
+        console.print(f"[yellow]warning: {line}[/]")
+
+
+def _value(metrics: dict, key: str) -> float:
+    v = metrics.get(key)
+    return math.nan if v is None else float(v)
+
+
+def _stages(metrics: dict) -> list[str]:
+    stages = {k.split("/")[0] for k in metrics if k.count("/") == 2 and not k.startswith(("best", "run"))}
+    return sorted(stages, key=lambda s: (s != "val", s))

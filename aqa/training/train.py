@@ -79,6 +79,7 @@ def _train(cfg) -> dict:
     from aqa.training.callbacks import LabelAgreement
     from aqa.training.evaluate import evaluate_splits
     from aqa.training.probe_report import probe_metrics
+    from aqa.training.references import reference_metrics
     from aqa.training.run_dir import resolve_run_dir, resume_path
     from aqa.training.trainer import build_trainer
     from data_modules.manifest.columns import domain_column
@@ -122,6 +123,7 @@ def _train(cfg) -> dict:
     metrics |= shortcut_metrics(
         table, aspects, module.eval_clips, cfg.data.train_split, cfg.metrics.min_source_clips
     )
+    metrics |= reference_metrics(cfg, table, sample_rate, module.eval_clips)  # train mean, linear probes
     val_clips = module.eval_clips.get("val")
     metrics |= best.best
     if val_clips is not None:
