@@ -79,3 +79,9 @@ def test_train_table_flags_a_model_below_its_probe():
     for label in ("linear probe (encoder)", "linear probe (acoustic)", "source lookup (shortcut)"):
         assert label in text
     assert "below probe" in text and "warning: val PQ" in text
+
+
+def test_train_table_without_reference_rows_prints_no_reference_table():
+    out = io.StringIO()
+    print_metric_table({"val/PQ/within_srcc": 0.3}, ["PQ"], Console(file=out, width=200))  # e.g. aqa eval
+    assert "reference predictors" not in out.getvalue() and "warning" not in out.getvalue()
