@@ -18,6 +18,7 @@ from aqa.metrics.shortcut import PREFIX as SHORTCUT_PREFIX
 CONSTANT_PREFIX = "constant"
 PROBE_FEATURES = ("encoder", "acoustic")  # feature specs of aqa.features the probes read
 ALPHAS = np.logspace(-3, 5, 17)  # ridge penalties RidgeCV chooses from (on train only)
+MIN_TRAIN = 3  # rated train clips with features a probe needs
 
 
 def linear_prefix(features: str) -> str:
@@ -48,14 +49,15 @@ def below_probe(model: float, probe: float, metric: str) -> bool:
 
 
 def fit_ridge(x: np.ndarray, y: np.ndarray):
-    """(N, H) train features, (N,) train targets -> fitted scaler + RidgeCV; rows with NaN left out."""
+    """(N, H) train features, (N,) train targets -> fitted scaler + RidgeCV, rows with NaN left out; None
+    with fewer than `MIN_TRAIN` such rows (the probe's rows are then NaN: a reference never stops a run)."""
     from sklearn.linear_model import RidgeCV  # noqa: PLC0415 (heavy: not for the report tables)
     from sklearn.pipeline import make_pipeline  # noqa: PLC0415
     from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
 
     ok = ~(np.isnan(x).any(axis=1) | np.isnan(y))
-    if ok.sum() < 3:
-        raise ValueError(f"a linear probe needs at least 3 rated train clips with features, got {ok.sum()}")
+    if ok.sum() < MIN_TRAIN:
+        return None
     return make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(x[ok], y[ok])
 
 
@@ -105,7 +107,7 @@ def linear_metrics(
         x = features[rows.loc[clips["id"].astype(str).to_numpy()].to_numpy()]
         pred = np.full(len(x), np.nan)
         ok = ~np.isnan(x).any(axis=1)
-        if ok.any():
+        if ok.any() and probes[aspect] is not None:
             pred[ok] = probes[aspect].predict(x[ok])
         return pred
 

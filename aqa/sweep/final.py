@@ -134,7 +134,8 @@ def report(sweep_dir: Path, variants: dict[str, Path], protocol: str) -> dict[st
         everyone = [*candidates, *finals.values()]
         for prefix, label in REFERENCES.items():  # the source lookup, the train mean, the linear probes
             value, ood_value = reference_value(everyone, prefix, key), reference_value(everyone, prefix, ood)
-            rows.append([label, "", num(value), "", "", num(ood_value)])
+            if num(value) or num(ood_value):  # a reference the trials did not log is left out
+                rows.append([label, "", num(value), "", "", num(ood_value)])
         tables[aspect] = rows
     return tables
 

@@ -41,45 +41,50 @@ def print_metric_table(metrics: dict, aspects: list[str], console: Console | Non
 REFERENCE_COLUMNS = ("within_srcc", "utt_srcc", "utt_mse")
 
 
-def probe_warnings(metrics: dict, aspects: list[str], metric: str = "within_srcc") -> list[str]:
-    """One line per (stage, aspect) where the model does not beat its own encoder's linear probe."""
-    lines = []
+def below_probe_cells(metrics: dict, aspects: list[str], metric: str = "within_srcc") -> dict:
+    """{(stage, aspect): (model, probe)} where the model does not beat its own encoder's linear probe."""
+    out = {}
     for stage in _stages(metrics):
         for a in aspects:
             model = _value(metrics, f"{stage}/{a}/{metric}")
             probe = _value(metrics, reference_key(ENCODER_PROBE, f"{stage}/{a}/{metric}"))
             if below_probe(model, probe, metric):
-                lines.append(
-                    f"{stage} {a}: the model's {metric} {model:.3f} does not beat the linear probe on its "
-                    f"frozen encoder's features ({probe:.3f})"
-                )
-    return lines
+                out[stage, a] = model, probe
+    return out
+
+
+def probe_warnings(metrics: dict, aspects: list[str], metric: str = "within_srcc") -> list[str]:
+    """One line per (stage, aspect) where the model does not beat its own encoder's linear probe."""
+    return [
+        f"{stage} {a}: the model's {metric} {model:.3f} does not beat the linear probe on its frozen "
+        f"encoder's features ({probe:.3f})"
+        for (stage, a), (model, probe) in below_probe_cells(metrics, aspects, metric).items()
+    ]
 
 
 def print_reference_table(metrics: dict, aspects: list[str], console: Console | None = None) -> None:
     """Per split: the model and every reference row (source lookup, train mean, linear probes) on
     `within_srcc / utt_srcc / utt_mse` per aspect; `below probe`: the model does not beat the encoder probe
     on within_srcc. Then one warning line per such aspect."""
+    if not any(k.startswith(tuple(f"{p}/" for p in REFERENCES)) for k in metrics):
+        return  # e.g. `aqa eval`: no reference rows were scored
     console = console or make_console()
     table = Table(title=f"model vs reference predictors ({' / '.join(REFERENCE_COLUMNS)})")
     table.add_column("split")
     table.add_column("predictor")
     for a in aspects:
         table.add_column(a, justify="right")
-    flagged = {line.split(":")[0] for line in probe_warnings(metrics, aspects)}
+    flagged = below_probe_cells(metrics, aspects)
     for stage in _stages(metrics):
-        rows = {"model": ""} | {prefix: label for prefix, label in REFERENCES.items()}
-        for prefix, label in rows.items():
+        for prefix, label in {"": "model", **REFERENCES}.items():
             cells = []
             for a in aspects:
                 keys = [f"{stage}/{a}/{c}" for c in REFERENCE_COLUMNS]
-                values = [_value(metrics, k if prefix == "model" else reference_key(prefix, k)) for k in keys]
+                values = [_value(metrics, reference_key(prefix, k) if prefix else k) for k in keys]
                 cell = " / ".join("-" if math.isnan(v) else f"{v:.3f}" for v in values)
-                if prefix == "model" and f"{stage} {a}" in flagged:
-                    cell += " below probe"
-                cells.append(cell)
-            if any(c.replace("-", "").replace("/", "").strip() for c in cells):
-                table.add_row(stage, label or "model", *cells, style=None if label else "bold")
+                cells.append(cell + (" below probe" if not prefix and (stage, a) in flagged else ""))
+            if any(c.strip("-/ ") for c in cells):
+                table.add_row(stage, label, *cells, style=None if prefix else "bold")
     console.print(table)
     for line in probe_warnings(metrics, aspects):
         console.print(f"[yellow]warning: {line}[/]")

@@ -45,3 +45,4 @@ def test_quickstart_runs_sweep_and_selection(tmp_path, tiny_overrides):
     for protocol in ("within", "heldout", "pooled", "oracle"):
         assert f"## Protocol `{protocol}`" in table
     assert "source lookup (shortcut)" in table and "Δ vs ERM" in table
+    assert "linear probe (encoder)" in table and "linear probe (acoustic)" in table

@@ -101,3 +101,9 @@ def test_below_probe_follows_the_metric_direction():
     assert not below_probe(0.42, 0.41, "within_srcc")
     assert below_probe(2.0, 1.0, "utt_mse") and not below_probe(1.0, 2.0, "utt_mse")
     assert not below_probe(math.nan, 0.4, "within_srcc") and not below_probe(0.4, math.nan, "within_srcc")
+
+
+def test_too_few_train_clips_give_nan_rows_not_an_error():
+    table, features = _data(n=(2, 15, 15, 15))
+    m = linear_metrics(features, table, ["PQ"], _stages(table), "train", "linear/encoder")
+    assert math.isnan(m["linear/encoder/val/PQ/utt_srcc"]) and math.isnan(m["linear/encoder/val/PQ/utt_mse"])

@@ -3,6 +3,7 @@
 `score=X` sets the metric, `crash=1` exits with an error, `sleep=S` waits S seconds first (unless the
 environment has FAKE_TRAIN_NO_SLEEP=1). With a definer (`domain.definer.name=`, or the PQ entry of a
 `domain.selection=` file) it also writes `val/PQ/within_srcc`: none 0.3, kmeans 0.4, + 0.01 x seed + `boost`.
+`probe=X` writes X as the run's linear probe on its encoder features (`linear/encoder/val/PQ/within_srcc`).
 """
 
 import json
@@ -30,5 +31,7 @@ if definer is not None:
     within = {"none": 0.3, "kmeans": 0.4}.get(definer, 0.2) + 0.01 * int(params.get("seed", 0))
     within += float(params.get("boost", 0))
     metrics |= {"val/PQ/within_srcc": within, "test_ood/PQ/utt_srcc": within / 2}
+if "probe" in params:
+    metrics["linear/encoder/val/PQ/within_srcc"] = float(params["probe"])
 (run_dir / "metrics.json").write_text(json.dumps(metrics))
 print("fake_train done", params)

@@ -16,7 +16,7 @@ from aqa.sweep.state import SweepDir
 FAKE = Path(__file__).with_name("fake_train.py")
 
 
-def _selected(tmp_path, definers: list[str]) -> Path:
+def _selected(tmp_path, definers: list[str], extra: dict | None = None) -> Path:
     sweep = {
         "name": "fake",
         "method": "grid",
@@ -27,7 +27,8 @@ def _selected(tmp_path, definers: list[str]) -> Path:
             "domain.definer.name": {"values": definers},
             "score": {"value": 0.5},  # a constant setting: the final model gets it too
             "seed": {"values": [0, 1, 2]},
-        },
+        }
+        | (extra or {}),
     }
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(sweep))
@@ -87,3 +88,14 @@ def test_variants_are_parsed_and_a_missing_selection_is_reported(tmp_path):
             final_mod.parse_variant(bad)
     SweepDir(tmp_path / "s").init({"method": "grid", "parameters": {"seed": {"values": [0]}}})
     assert final_mod.main([str(tmp_path / "s")]) == 2
+
+
+def test_final_table_has_the_probe_row_and_flags_a_model_below_its_probe(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_TRAIN_NO_SLEEP", "1")
+    sweep = _selected(tmp_path, ["none", "kmeans"], {"probe": {"value": 0.35}})  # ERM 0.30-0.32, kmeans 0.4+
+    console = Console(record=True, width=200)
+    rows = {r[0].split(" (")[0]: r for r in final_mod.final(sweep, console=console)["PQ"]}
+    assert rows["linear probe"][0] == "linear probe (encoder)" and rows["linear probe"][2] == "0.350"
+    assert rows["ERM"][2].endswith("< probe 0.350")
+    assert "probe" not in rows["winning trial"][2] and "probe" not in rows["final model"][2]
+    assert "warning: PQ: ERM" in console.export_text() and "< probe 0.350" in (sweep / "final.md").read_text()

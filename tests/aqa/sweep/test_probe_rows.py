@@ -1,15 +1,10 @@
-"""`aqa select` / `aqa final` / `aqa train` tables: reference rows beside the source lookup, and a model
+"""`aqa select` tables: reference rows beside the source lookup, and a model
 that does not beat its own encoder's linear probe flagged with a warning naming the aspect and both numbers."""
-
-import io
-
-from rich.console import Console
 
 from aqa.sweep.protocols import get_protocol
 from aqa.sweep.ranking import group, rank_aspect
 from aqa.sweep.records import TrialRecord
 from aqa.sweep.report import _protocol_cells, markdown, probe_notes
-from aqa.training.report import print_metric_table, probe_warnings
 
 # PQ: ERM (none) 0.30 is below its probe 0.45, kmeans 0.60 above it. PC: both above their probe 0.10.
 MODEL = {"none": {"PQ": 0.30, "PC": 0.30}, "kmeans": {"PQ": 0.60, "PC": 0.35}}
@@ -58,24 +53,3 @@ def test_probe_warning_names_the_aspect_and_both_numbers():
     assert notes[0].startswith("PQ:") and "0.300" in notes[0] and "0.450" in notes[0]
     text = markdown({"within": _rankings()}, "within", {}, "note")
     assert "below probe: PQ:" in text and "linear probe (encoder)" in text
-
-
-def test_train_table_flags_a_model_below_its_probe():
-    metrics = {
-        "val/PQ/within_srcc": 0.30,
-        "val/PC/within_srcc": 0.50,
-        "val/PQ/utt_srcc": 0.4,
-        "val/PC/utt_srcc": 0.6,
-        "linear/encoder/val/PQ/within_srcc": 0.41,
-        "linear/encoder/val/PC/within_srcc": 0.32,
-        "linear/acoustic/val/PQ/within_srcc": 0.78,
-        "shortcut/val/PQ/within_srcc": 0.0,
-    }
-    lines = probe_warnings(metrics, ["PQ", "PC"])
-    assert len(lines) == 1 and lines[0].startswith("val PQ:") and "0.300" in lines[0] and "0.410" in lines[0]
-    out = io.StringIO()
-    print_metric_table(metrics, ["PQ", "PC"], Console(file=out, width=200))
-    text = out.getvalue()
-    for label in ("linear probe (encoder)", "linear probe (acoustic)", "source lookup (shortcut)"):
-        assert label in text
-    assert "below probe" in text and "warning: val PQ" in text

@@ -57,6 +57,21 @@ def test_dat_run_writes_the_run_folder(dat_run):
     assert lam[0] == 0.0 and (lam[1:] >= lam[:-1]).all() and lam[-1] > 0.5
 
 
+def test_reference_rows_on_every_evaluated_split(dat_run, train_overrides):
+    """The train mean and the ridge probes on encoder and acoustic features, beside the source lookup, on
+    every split the model was scored on, under the model's own keys."""
+    metrics = json.loads((dat_run / "metrics.json").read_text())
+    stages = {k.split("/")[0] for k in metrics if k.endswith("/PQ/utt_srcc") and k.count("/") == 2}
+    assert stages == {"val", "test"}  # the small manifest's evaluated splits
+    for stage in stages:
+        for prefix in ("constant", "linear/encoder", "linear/acoustic", "shortcut"):
+            for metric in ("utt_srcc", "utt_mse", "sys_srcc", "within_srcc"):
+                assert f"{prefix}/{stage}/PQ/{metric}" in metrics, (prefix, stage, metric)
+        assert metrics[f"linear/acoustic/{stage}/PQ/within_sources"] == metrics[f"{stage}/PQ/within_sources"]
+        assert metrics[f"constant/{stage}/PQ/utt_srcc"] is None  # a constant ranks nothing (NaN -> null)
+    assert metrics["linear/acoustic/val/PQ/utt_mse"] is not None
+
+
 def test_eval_reproduces_the_run_metrics(dat_run):
     stored = json.loads((dat_run / "metrics.json").read_text())
     metrics, aspects = evaluate(stored["run/best_checkpoint"])
