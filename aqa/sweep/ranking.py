@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy import stats as sps
 
 from aqa.definers.registry import DEFINERS, definer_class
@@ -256,10 +257,10 @@ def measure(
         frames = [r.predictions[stage] for r in records]
         clips = _universe(frames)
         counts = stats.clip_resamples(clips["dataset"].to_numpy(), n_boot, seed)
-        where = {i: n for n, i in enumerate(clips["id"])}
+        where = pd.Index(clips["id"])
         points, boots, cache = {}, {}, {}
         for r, frame in zip(records, frames):
-            frame = frame.assign(_pos=frame["id"].map(where))
+            frame = frame.assign(_pos=where.get_indexer(frame["id"]))
             min_clips = int(_dotted(r.config, "metrics.min_source_clips") or 5)
             for a in aspects:
                 if f"pred_{a}" not in frame or f"target_{a}" not in frame:
@@ -285,10 +286,8 @@ def measure(
     return Measurement(protocol, points, {}, False, note)
 
 
-def _universe(frames: list) -> "object":
+def _universe(frames: list) -> pd.DataFrame:
     """Every clip id of the frames once, with its source; a clip listed under two sources is an error."""
-    import pandas as pd
-
     clips = pd.concat([f[["id", "dataset"]] for f in frames]).drop_duplicates()
     twice = clips["id"][clips["id"].duplicated()]
     if len(twice):
