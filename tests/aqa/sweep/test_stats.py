@@ -91,3 +91,44 @@ def test_family_wise_error_of_1000_null_sweeps_is_at_most_alpha():
     n = 1000
     beat, selected = _family_wise_error(n, seed=4)
     assert beat <= 0.05 + _margin(0.05, n) and selected <= beat
+
+
+def test_select_reads_saved_predictions_and_mixed_needs_a_neutral_declaration(tmp_path):
+    """Offline sweep whose runs saved predictions/val_mixed.csv: `aqa select` bootstraps clips, prints the
+    MDE; without data.neutral_splits the mixed protocol refuses."""
+    import yaml
+
+    from aqa.metrics.predictions import PREDICTIONS_DIR, write_predictions
+    from aqa.sweep import select as select_mod
+    from aqa.sweep.records import offline_records
+    from aqa.sweep.state import SweepDir
+
+    def make(root, neutral: bool):
+        directory = SweepDir(root)
+        directory.init({"name": "sim", "method": "grid", "parameters": {}})
+        sims = sweep(np.random.default_rng(5), {"none": 1.0, "random": 1.0, "kmeans": 0.5}, ["PQ"], 4, 90)
+        for record in sims:
+            trial = directory.add(record.params)
+            trial.status, trial.metrics = {"state": "finished"}, {}
+            directory.save(trial)
+            run = directory.run_dir(trial)
+            run.mkdir(parents=True)
+            config = record.config | {
+                "data": {"aspects": ["PQ"], "neutral_splits": ["val_mixed"] if neutral else []}
+            }
+            (run / "config.yaml").write_text(yaml.safe_dump(config))
+            write_predictions(record.predictions, ["PQ"], run / PREDICTIONS_DIR)
+        return directory.root
+
+    root = make(tmp_path / "neutral", True)
+    assert set(offline_records(root)[1][0].predictions) == {"val_mixed"}
+    rankings = select_mod.select(str(root))["mixed"]  # auto: the declared neutral split
+    kmeans = next(r for r in rankings["PQ"].rows if r.candidate.name == "kmeans")
+    assert kmeans.vs_erm.clips and kmeans.vs_erm.above_zero and kmeans.vs_control.above_zero
+    assert rankings["PQ"].selected is kmeans
+    report = (root / "selection.md").read_text()
+    assert "minimum detectable effect" in report and "clip sampling + seeds" in report
+    assert "auto: `val_mixed` is declared neutral" in report
+    undeclared = make(tmp_path / "undeclared", False)
+    with pytest.raises(ValueError, match="not declared"):
+        select_mod.select(str(undeclared), protocol="mixed")
