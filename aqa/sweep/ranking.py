@@ -276,13 +276,10 @@ def measure(
         }
         for r in records
     }
-    note = ""
+    note = "" if protocol.clip_metric else "clip sampling left out (no clip resampling for this metric)"
     if protocol.clip_metric:
         missing = len(records) - len(with_clips)
-        note = (
-            f"{missing} of {len(records)} trials saved no predictions/{stage}.csv: the intervals leave out "
-            "clip sampling (seeds only)"
-        )
+        note = f"clip sampling left out ({missing} of {len(records)} trials saved no predictions/{stage}.csv)"
     return Measurement(protocol, points, {}, False, note)
 
 
@@ -428,6 +425,7 @@ class AspectRanking:
     selected: Row | None = None  # None: the protocol never chooses, or no candidate has the key
     clips: bool = False  # the intervals include clip sampling
     note: str = ""  # why this protocol cannot choose here, or what its intervals leave out
+    chooses: bool = True  # False: shown only (an upper bound, or a neutral split nobody declared)
 
     @property
     def no_winner(self) -> bool:
@@ -533,6 +531,7 @@ def rank(
         choose = False
         for r in rankings.values():
             r.note = f"`{protocol.stage}` is not declared neutral (data.neutral_splits): shown, never chooses"
+            r.chooses = False
     for ranking in rankings.values():
         if choose and ranking.rows:
             _apply_rule(ranking)

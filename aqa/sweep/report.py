@@ -54,11 +54,7 @@ def power_lines(rankings: dict[str, AspectRanking]) -> list[str]:
             lines.append(f"{a}: minimum detectable effect: none computed ({why})")
             continue
         i = tested[0]
-        clips = (
-            "clip sampling + seeds"
-            if r.clips
-            else "seeds only (no per-clip predictions: clip sampling left out)"
-        )
+        clips = "clip sampling + seeds" if r.clips else f"seeds only: {r.note or 'clip sampling left out'}"
         lines.append(
             f"{a}: minimum detectable effect {r.mde:.3f} (median over {len(tested)} candidates; "
             f"{POWER:.0%} power, family-wise alpha {ALPHA} over {i.family} comparisons, critical "
@@ -77,7 +73,7 @@ def verdict(r: AspectRanking) -> str:
         return f"{r.aspect}: {r.protocol.name} is an upper bound, never used to choose"
     if r.selected is None and not r.rows:
         return f"{r.aspect}: no trial has {r.protocol.key(r.aspect)}"
-    if r.selected is None and r.note:
+    if not r.chooses:
         return f"{r.aspect}: {r.note}"
     if r.selected is None:
         return f"{r.aspect}: no ERM (`none`) trials to compare with: no definer beat ERM, none selected"
