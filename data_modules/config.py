@@ -39,6 +39,9 @@ class DataConfig:
     neutral_splits: list[str] = field(default_factory=list)
     # datasets whose train/val rows become split `val_ood`; one source per trial = leave-one-source-out
     heldout_sources: list[str] = field(default_factory=list)
+    # splits rated in one neutral listening test (no per-source offsets), e.g. [val_mixed]: the `mixed`
+    # selection protocol reads `val_mixed/<A>/utt_srcc` only when that split is declared here
+    neutral_splits: list[str] = field(default_factory=list)
     max_seconds: float = 10.0  # training: random crop to at most this length
     eval_window_seconds: float = 10.0  # evaluation: fixed windows, combined by length-weighted mean
     batch_size: int = 8

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aqa.console import make_console
-from aqa.sweep.protocols import DEFAULT_PROTOCOL, PROTOCOLS, get_protocol
+from aqa.sweep.protocols import AUTO, DEFAULT_PROTOCOL, PROTOCOLS, get_protocol
 
 if TYPE_CHECKING:
     from aqa.sweep.ranking import Candidate
@@ -106,12 +106,12 @@ def _row(
 def report(sweep_dir: Path, variants: dict[str, Path], protocol: str) -> dict[str, list[list[str]]]:
     """{aspect: rows}: ERM, the aspect's winning trial and every final variant, paired over seeds."""
     from aqa.metrics.references import REFERENCES
-    from aqa.sweep.ranking import Candidate, aspects_of, group, rank_aspect  # (scipy) not for --help
+    from aqa.sweep.ranking import Candidate, aspects_of, group, rank_aspect, resolve_protocol  # (scipy)
     from aqa.sweep.records import offline_records
     from aqa.sweep.report import num, reference_value
 
-    chosen = get_protocol(protocol)
     _, records, _ = offline_records(sweep_dir)
+    chosen, _ = resolve_protocol(protocol, records)
     candidates = group(records)
     finals = {}
     for name, directory in variants.items():
@@ -175,6 +175,10 @@ def final(
             )
         dirs[name] = folder
     tables = report(sweep_dir, dirs, protocol)
+    from aqa.sweep.ranking import resolve_protocol
+    from aqa.sweep.records import offline_records
+
+    protocol = resolve_protocol(protocol, offline_records(sweep_dir)[1])[0].name  # `auto` resolved
     key = get_protocol(protocol).key("<A>")
     lines = [f"# Final model vs ERM and each aspect's winning trial (`{key}`)", ""]
     lines += [
@@ -214,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="an extra override set NAME:key=value,... (e.g. separate:model.aspect_capacity=separate)",
     )
-    choosers = [n for n, p in PROTOCOLS.items() if p.choose_allowed]
+    choosers = [AUTO] + [n for n, p in PROTOCOLS.items() if p.choose_allowed]
     parser.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=choosers)
     args = parser.parse_args(argv)
     try:

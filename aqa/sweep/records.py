@@ -5,6 +5,7 @@ from pathlib import Path
 
 import yaml
 
+from aqa.metrics.predictions import PREDICTIONS_DIR, read_predictions
 from aqa.sweep.state import SweepDir
 
 
@@ -14,6 +15,8 @@ class TrialRecord:
     params: dict  # the swept parameters {key: value}
     metrics: dict  # flat metrics: metrics.json, or the W&B run summary
     config: dict = field(default_factory=dict)  # the resolved config the run used ({} if unknown)
+    # {stage: per-clip frame (id, dataset, system, target_<A>, pred_<A>)}: the run's predictions/*.csv
+    predictions: dict = field(default_factory=dict)
 
 
 def definer_params(params: dict) -> dict:
@@ -43,7 +46,8 @@ def offline_records(directory: str | Path) -> tuple[dict, list[TrialRecord], int
             continue
         config_file = sweep_dir.run_dir(trial) / "config.yaml"
         config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else {}
-        records.append(TrialRecord(trial.id, trial.params, trial.metrics, config or {}))
+        predictions = read_predictions(sweep_dir.run_dir(trial) / PREDICTIONS_DIR)
+        records.append(TrialRecord(trial.id, trial.params, trial.metrics, config or {}, predictions))
     return sweep_dir.sweep(), records, failed
 
 

@@ -10,13 +10,18 @@ from rich.table import Table
 from aqa.metrics.references import ENCODER_PROBE, REFERENCES, below_probe, reference_key
 from aqa.metrics.shortcut import PREFIX as SHORTCUT_PREFIX
 from aqa.sweep.ranking import AspectRanking, Candidate, Paired, Row
+from aqa.sweep.stats import ALPHA, POWER, Interval
 
 SHORTCUT_LABEL = REFERENCES[SHORTCUT_PREFIX]
 BELOW_PROBE = "below probe"  # a candidate that does not beat the linear probe on its own encoder's features
 RULE = (
-    "Selection rule: a candidate is selected for an aspect only when its paired 95% CI against ERM "
-    "(`none`, same seeds) lies entirely above zero (n >= 2); among several, the largest mean gain, ties to "
-    "the simpler definer. Controls (random labels) are never selected. Otherwise `none` is selected."
+    "Selection rule: a candidate is selected for an aspect only when its paired difference has a "
+    f"simultaneous one-sided lower bound above zero (family-wise alpha {ALPHA} over every candidate x "
+    "aspect; clip bootstrap within source + seeds, Dunnett-type critical value) against ERM (`none`) AND "
+    "against the random control, each run with the same other settings on the same seeds (n >= 2; folds "
+    "are averaged within a seed, never counted as seeds); no other pairing is made. Among several, the "
+    "largest mean gain over ERM, ties to the simpler definer. Controls are never selected. Otherwise `none` "
+    "is selected."
 )
 
 
@@ -34,6 +39,33 @@ def delta(p: Paired | None, n: int | None = None) -> str:
     return f"{p.mean:+.3f}{ci}" + (f" (n={p.n})" if p.n != n else "")
 
 
+def bound(i: Interval | None, n: int | None = None) -> str:
+    """`+0.050 (>= +0.012)`: mean paired difference and its simultaneous lower bound (n when it differs)."""
+    if i is None:
+        return ""
+    low = f" (≥ {i.lower:+.3f})" if math.isfinite(i.lower) else ""
+    return f"{i.mean:+.3f}{low}" + (f" n={i.n}" if i.n != n else "")
+
+
+def power_lines(rankings: dict[str, AspectRanking]) -> list[str]:
+    """Per aspect: the minimum detectable effect at the measured spread (printed in every report)."""
+    lines = []
+    for a, r in rankings.items():
+        tested = r.tested
+        if not tested:
+            why = r.note or "no candidate has 2 or more seeds paired with ERM"
+            lines.append(f"{a}: minimum detectable effect: none computed ({why})")
+            continue
+        i = tested[0]
+        clips = "clip sampling + seeds" if r.clips else f"seeds only: {r.note or 'clip sampling left out'}"
+        lines.append(
+            f"{a}: minimum detectable effect {r.mde:.3f} (median over {len(tested)} candidates; "
+            f"{POWER:.0%} power, family-wise alpha {ALPHA} over {i.family} comparisons, critical "
+            f"{i.critical:.2f}, df {i.df:.0f}; {clips}): smaller true gains over ERM are likely missed"
+        )
+    return lines
+
+
 def num(value: float) -> str:
     return f"{value:.3f}" if math.isfinite(value) else ""
 
@@ -44,12 +76,26 @@ def verdict(r: AspectRanking) -> str:
         return f"{r.aspect}: {r.protocol.name} is an upper bound, never used to choose"
     if r.selected is None and not r.rows:
         return f"{r.aspect}: no trial has {r.protocol.key(r.aspect)}"
+    if not r.chooses:
+        return f"{r.aspect}: {r.note}"
     if r.selected is None:
         return f"{r.aspect}: no ERM (`none`) trials to compare with: no definer beat ERM, none selected"
     if r.no_winner:
+        above = [
+            x for x in r.rows if x.vs_erm is not None and x.vs_erm.above_zero and not x.candidate.is_control
+        ]
+        if above:
+            return (
+                f"{r.aspect}: no definer beat both ERM and the random control ({above[0].candidate.label} "
+                f"beat ERM but not the control{': ' + above[0].control_note if above[0].control_note else ''}): "
+                "none selected"
+            )
         return f"{r.aspect}: no definer beat ERM: none selected"
     s = r.selected
-    return f"{r.aspect}: {s.candidate.label} beat ERM by {delta(s.vs_erm)}: selected"
+    return (
+        f"{r.aspect}: {s.candidate.label} beat ERM by {bound(s.vs_erm)} and the random control by "
+        f"{bound(s.vs_control)}: selected"
+    )
 
 
 def reference_value(candidates: list[Candidate], prefix: str, key: str) -> float:
@@ -120,22 +166,25 @@ def _protocol_cells(rankings: dict[str, AspectRanking]) -> tuple[list[str], list
 
 
 def _paired_cells(r: AspectRanking, narrow: bool = False) -> tuple[list[str], list[list[str]]]:
-    """Per candidate: n, mean ± CI, paired Δ vs ERM and vs the random control, test_ood, the probe and its
-    paired change vs ERM. `narrow` (the terminal) leaves out mean and ood: the protocol tables have them."""
-    header = ["candidate", "n", "mean ± CI", "Δ vs ERM", "Δ vs random", "ood", "probe", "Δ probe", ""]
+    """Per candidate: n, mean ± CI, paired Δ (≥ simultaneous lower bound) vs ERM and vs the random control,
+    the MDE, test_ood, the probe and its paired change vs ERM, and why a comparison was refused.
+    `narrow` (the terminal) leaves out mean and ood: the protocol tables have them."""
+    header = ["candidate", "n", "mean ± CI", "Δ vs ERM", "Δ vs random", "MDE", "ood", "probe", "Δ probe", ""]
     lines = []
     for row in r.rows:
+        refused = "; ".join(n for n in (row.erm_note, row.control_note) if n)
         lines.append(
             [
                 row.candidate.label,
                 str(row.n),
                 pm(row.mean, row.ci),
-                delta(row.vs_erm, row.n),
-                delta(row.vs_control, row.n),
+                bound(row.vs_erm, row.n),
+                bound(row.vs_control, row.n),
+                num(row.vs_erm.mde) if row.vs_erm is not None else "",
                 num(row.ood),
                 num(row.probe),
                 delta(row.probe_vs_erm, row.n),
-                _mark(row, _key(r)),
+                " ".join(m for m in (_mark(row, _key(r)), refused) if m),
             ]
         )
     if narrow:
@@ -182,13 +231,14 @@ def markdown(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, floo
     """The whole report: verdicts, one table per protocol with the shortcut row, paired comparisons."""
     lines = [f"# Domain definer per aspect (protocol `{chosen}`)", "", note, "", RULE, ""]
     lines += [f"- {verdict(r)}" for r in by_protocol[chosen].values()]
+    lines += [""] + [f"- {line}" for line in power_lines(by_protocol[chosen])]
     lines += [""] + [f"- **{n}**" for n in shortcut_notes(by_protocol)]
     lines += [f"- {BELOW_PROBE}: {n}" for n in probe_notes(by_protocol[chosen])]
     for name, rankings in by_protocol.items():
         protocol = next(iter(rankings.values())).protocol
         lines += ["", f"## Protocol `{name}`: {protocol.description}", ""]
         lines += [
-            f"Key `{protocol.key('<A>')}`; mean ± 95% CI (t) over trials; `*` selected; `!` the source-lookup "
+            f"Key `{protocol.key('<A>')}`; mean ± 95% CI (t) over seeds; `*` selected; `!` the source-lookup "
             "predictor scores above zero and within ERM's CI or above; `<` not above the linear probe on the "
             "candidate's own frozen encoder (ridge fitted on train); blank: not logged, or undefined "
             "(constant predictions)."
@@ -196,6 +246,7 @@ def markdown(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, floo
         lines += [""] + _md_table(*_protocol_cells(rankings))
         for aspect, r in rankings.items():
             lines += ["", f"### {name} / {aspect}", "", verdict(r), ""]
+            lines += [line for line in power_lines({aspect: r})] + [""]
             lines += _md_table(*_paired_cells(r))
     lines += ["", "## Domain probe floors (dataset ID from val embeddings)", ""]
     lines += [
@@ -238,7 +289,8 @@ def rich_tables(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, f
     for aspect, r in by_protocol[chosen].items():
         f = floors.get(aspect, {})
         caption = (
-            f"paired over seeds (+folds); probe floors: chance {num(f.get('chance', math.nan))}, "
+            f"Δ: mean paired difference (≥ simultaneous lower bound), paired over seeds, folds averaged within "
+            f"a seed; probe floors: chance {num(f.get('chance', math.nan))}, "
             f"targets alone {num(f.get('target', math.nan))}"
         )
         out.append(

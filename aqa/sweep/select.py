@@ -19,7 +19,7 @@ from rich.console import Console
 
 from aqa.config.train import SWEEPS_ROOT
 from aqa.console import make_console
-from aqa.sweep.protocols import DEFAULT_PROTOCOL, PROTOCOLS, get_protocol
+from aqa.sweep.protocols import AUTO, DEFAULT_PROTOCOL, PROTOCOLS, get_protocol
 
 if TYPE_CHECKING:
     from aqa.sweep.ranking import AspectRanking
@@ -63,14 +63,21 @@ def select(
 ) -> dict[str, dict[str, AspectRanking]]:
     """Rank under every protocol, choose under `protocol`, write the three files into `out`, print the
     tables; returns {protocol: {aspect: AspectRanking}}."""
-    from aqa.sweep.ranking import aspects_of, group, rank_aspect  # (scipy) not for `--help`
+    from aqa.sweep.ranking import aspects_of, group, neutral_declared, rank, resolve_protocol  # (scipy)
     from aqa.sweep.records import offline_records, online_records
-    from aqa.sweep.report import heatmap, markdown, probe_notes, rich_tables, shortcut_notes, verdict
+    from aqa.sweep.report import (
+        heatmap,
+        markdown,
+        power_lines,
+        probe_notes,
+        rich_tables,
+        shortcut_notes,
+        verdict,
+    )
     from aqa.wandb_io import log_report, sweep_target
 
     console = console or make_console()
-    chosen = get_protocol(protocol)
-    if not chosen.choose_allowed:
+    if protocol != AUTO and not get_protocol(protocol).choose_allowed:
         raise ValueError(f"protocol {protocol!r} is an upper bound and never chooses")
     if Path(source).is_dir():
         sweep, records, failed = offline_records(source)
@@ -80,9 +87,16 @@ def select(
         out = Path(out or SWEEPS_ROOT / source.replace("/", "-"))
     if not records:
         raise ValueError(f"{source}: no finished trials to select from")
+    chosen, why = resolve_protocol(protocol, records)
+    if chosen.name == "mixed" and not neutral_declared(records, chosen.stage):
+        raise ValueError(
+            f"protocol mixed: `{chosen.stage}` is not declared rated in one neutral listening test "
+            f"(data.neutral_splits) in every trial's config"
+        )
+    protocol = chosen.name
     candidates = group(records)
     aspects = aspects_of(records)
-    by_protocol = {name: {a: rank_aspect(candidates, a, p) for a in aspects} for name, p in PROTOCOLS.items()}
+    by_protocol = {name: rank(candidates, aspects, p) for name, p in PROTOCOLS.items()}
     rankings = by_protocol[protocol]
     if not any(r.rows for r in rankings.values()):
         hint = " (too few clips per val source? see val/<ASPECT>/within_sources and metrics.min_source_clips)"
@@ -92,7 +106,7 @@ def select(
         )
     selection = {a: selection_entry(r) for a, r in rankings.items() if r.rows}
     name = f" ({sweep['name']})" if sweep.get("name") else ""
-    note = f"Source: `{source}`{name}; {len(records)} finished trials, {failed} failed."
+    note = f"Source: `{source}`{name}; {len(records)} finished trials, {failed} failed. Protocol: {why}."
     varied = {
         k for c in candidates for k, v in c.global_settings().items() if v != candidates[0].params.get(k)
     }
@@ -111,6 +125,8 @@ def select(
         console.print(table)
     for r in rankings.values():
         console.print(verdict(r))
+    for line in power_lines(rankings):
+        console.print(line)
     for line in shortcut_notes(by_protocol):
         console.print(f"[yellow]{line}[/]")
     for line in probe_notes(rankings):
@@ -135,8 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "source", help="an `aqa sweep` directory, or a W&B sweep path entity/project/sweep_id"
     )
-    choosers = [n for n, p in PROTOCOLS.items() if p.choose_allowed]
-    parser.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=choosers, help="the one that chooses")
+    choosers = [AUTO] + [n for n, p in PROTOCOLS.items() if p.choose_allowed]
+    parser.add_argument(
+        "--protocol",
+        default=DEFAULT_PROTOCOL,
+        choices=choosers,
+        help="the one that chooses (auto: mixed if a neutral split is declared, else heldout with k >= 2 "
+        "held-out sources, else within)",
+    )
     parser.add_argument("--out", help="output folder (default: the sweep directory)")
     parser.add_argument("--wandb", action="store_true", help="log tables, heatmap and selection.yaml to W&B")
     args = parser.parse_args(argv)

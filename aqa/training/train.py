@@ -143,9 +143,11 @@ def _train(cfg) -> dict:
 def _write_outputs(trainer, module, metrics: dict, run_dir: Path, cfg) -> None:
     from lightning.pytorch.utilities import rank_zero_info
 
+    from aqa.metrics.predictions import PREDICTIONS_DIR, write_predictions
     from aqa.training.report import finite
 
     (run_dir / "metrics.json").write_text(json.dumps(finite(metrics), indent=2, sort_keys=True))
+    write_predictions(module.eval_clips, list(cfg.data.aspects), run_dir / PREDICTIONS_DIR)  # per clip
     module.save_adapters(run_dir / "adapters")  # lora only
     summary = {k: v for k, v in metrics.items() if not k.startswith("run/best")}
     for logger in trainer.loggers:

@@ -1,5 +1,6 @@
 """`aqa select`: every protocol side by side, the shortcut row, paired comparisons vs ERM and the random
-control over the same seeds, and the selection rule (paired CI above zero, controls never, else ERM)."""
+control over the same seeds, and the selection rule (simultaneous lower bound above zero against ERM and
+against the random control, controls never, no fallback pairing, folds never seeds, else ERM)."""
 
 import math
 import types
@@ -12,7 +13,7 @@ from scipy import stats
 
 from aqa.sweep import select as select_mod
 from aqa.sweep.protocols import PROTOCOLS, get_protocol
-from aqa.sweep.ranking import group, mean_ci, paired, rank_aspect
+from aqa.sweep.ranking import group, mean_ci, paired, rank_aspect, reference
 from aqa.sweep.records import TrialRecord, offline_records
 from aqa.sweep.state import SweepDir
 
@@ -26,15 +27,16 @@ DEFINERS = {
     "kmeans": {"name": "kmeans", "k": 4},
     "gmm": {"name": "gmm", "k": 4},
 }
-# within-source val SRCC minus ERM's, per seed. PQ: kmeans gains clearly; random gains more (a control);
+# within-source val SRCC minus ERM's, per seed. PQ: kmeans gains clearly, the random control does not;
 # metadata plays the source lookup (loses within, wins pooled). PC: kmeans identical to ERM, gmm noisy.
 GAIN = {
-    "PQ": {"none": [0, 0, 0], "random": [0.10, 0.11, 0.09], "metadata": [-0.1, -0.1, -0.1],
+    "PQ": {"none": [0, 0, 0], "random": [0.0, 0.005, -0.005], "metadata": [-0.1, -0.1, -0.1],
            "kmeans": [0.051, 0.048, 0.051], "gmm": [0.0, 0.01, -0.01]},
     "PC": {"none": [0, 0, 0], "random": [0.0, 0.0, 0.0], "metadata": [-0.1, -0.1, -0.1],
            "kmeans": [0, 0, 0], "gmm": [0.2, -0.15, 0.01]},
 }  # fmt: skip
 POOLED = {"none": 0.5, "random": 0.5, "metadata": 0.95, "kmeans": 0.55, "gmm": 0.5}
+JITTER = {d: [0.01 * ((i + s) % 3 - 1) for s in range(3)] for i, d in enumerate(POOLED)}  # spread over seeds
 PROBE = {"none": 0.6, "random": 0.6, "metadata": 0.7, "kmeans": 0.6, "gmm": 0.4}
 
 
@@ -44,7 +46,7 @@ def trial_metrics(definer: str, s: int) -> dict:
         metrics |= {
             f"val/{a}/within_srcc": 0.3 + SEED_EFFECT[s] + GAIN[a][definer][s],
             f"best/val/{a}/within_srcc": 0.99,  # the per-key maximum over epochs: never ranked
-            f"val/{a}/sys_srcc": POOLED[definer] + SEED_EFFECT[s],
+            f"val/{a}/sys_srcc": POOLED[definer] + SEED_EFFECT[s] + JITTER[definer][s],
             f"val_ood/{a}/utt_srcc": 0.2 + GAIN[a][definer][s],
             f"test_ood/{a}/utt_srcc": 0.1,
             f"probe/{a}/dataset_acc": PROBE[definer] + [0.01, -0.01, 0.0][s],
@@ -103,6 +105,7 @@ def test_mean_ci_is_the_t_interval():
 def test_protocol_keys_follow_the_contract():
     assert {n: p.key("PQ") for n, p in PROTOCOLS.items()} == {
         "within": "val/PQ/within_srcc",
+        "mixed": "val_mixed/PQ/utt_srcc",
         "heldout": "val_ood/PQ/utt_srcc",
         "pooled": "val/PQ/sys_srcc",
         "oracle": "test_ood/PQ/utt_srcc",
@@ -116,14 +119,19 @@ def test_protocol_keys_follow_the_contract():
 def test_default_protocol_selects_only_a_paired_win_over_erm(sweep_dir):
     by_protocol = select_mod.select(str(sweep_dir))
     within = by_protocol["within"]
-    # PQ: random has the best mean but is a control; kmeans beats ERM on every seed
-    assert within["PQ"].rows[0].candidate.name == "random" and not within["PQ"].rows[0].eligible
+    # PQ: kmeans beats ERM and the random control on every seed
     assert _selected(within) == {"PQ": "kmeans", "PC": "none"}
     kmeans = next(r for r in within["PQ"].rows if r.candidate.name == "kmeans")
     assert kmeans.mean == pytest.approx(0.35, abs=1e-3)  # the kept checkpoint's val/..., not best/val/...
     assert kmeans.vs_erm.n == 3 and kmeans.vs_erm.mean == pytest.approx(np.mean([0.051, 0.048, 0.051]))
-    assert kmeans.vs_erm.ci == pytest.approx(mean_ci([0.051, 0.048, 0.051])[1])
-    assert kmeans.vs_control.mean == pytest.approx(np.mean([0.051, 0.048, 0.051]) - 0.1)
+    # one family over both aspects: the candidates whose difference has a spread (PQ kmeans, gmm; PC gmm;
+    # the constant differences have no bound), seeds only (no predictions saved), df = 2
+    assert kmeans.vs_erm.family == 3 and not kmeans.vs_erm.clips
+    se = np.std([0.051, 0.048, 0.051], ddof=1) / np.sqrt(3)
+    assert kmeans.vs_erm.se == pytest.approx(se)
+    assert kmeans.vs_erm.critical > stats.t.ppf(0.95, 2)  # a larger critical value than one test's
+    assert kmeans.vs_erm.lower == pytest.approx(kmeans.vs_erm.mean - kmeans.vs_erm.critical * se)
+    assert kmeans.vs_control.mean == pytest.approx(np.mean([0.051, 0.048, 0.051]))
     # PC: kmeans is identical to ERM, gmm's gain is noise: ERM is selected
     pc = {r.candidate.name: r for r in within["PC"].rows}
     assert pc["kmeans"].vs_erm.mean == 0 and not pc["kmeans"].eligible
@@ -137,7 +145,8 @@ def test_default_protocol_selects_only_a_paired_win_over_erm(sweep_dir):
                          "columns": [], "reduce": "pca"}}}  # fmt: skip
     report = (sweep_dir / "selection.md").read_text()
     assert "PC: no definer beat ERM: none selected" in report
-    assert "15 finished trials, 1 failed" in report
+    assert "15 finished trials, 1 failed" in report and "Protocol: auto: no neutral split" in report
+    assert "minimum detectable effect" in report
     assert (sweep_dir / "selection.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -156,7 +165,7 @@ def test_source_lookup_wins_pooled_but_not_the_default(sweep_dir, tmp_path):
 
 def test_oracle_is_shown_and_never_chooses(sweep_dir, tmp_path):
     by_protocol = select_mod.select(str(sweep_dir), out=tmp_path / "sel")
-    assert set(by_protocol) == {"within", "heldout", "pooled", "oracle"}
+    assert set(by_protocol) == {"within", "mixed", "heldout", "pooled", "oracle"}
     assert all(r.selected is None and r.rows for r in by_protocol["oracle"].values())
     with pytest.raises(ValueError, match="never chooses"):
         select_mod.select(str(sweep_dir), out=tmp_path / "o", protocol="oracle")
@@ -179,8 +188,9 @@ def test_random_control_is_never_selected_even_when_it_alone_beats_erm():
 def test_equal_gains_go_to_the_simpler_definer():
     records = []
     for s in SEEDS:
-        for name, gain in (("none", 0.0), ("gmm", 0.1 + 0.001 * s), ("dataset", 0.1 + 0.001 * s)):
-            metrics = {"val/PQ/within_srcc": 0.3 + SEED_EFFECT[s] + gain}
+        for name, gain in (("none", 0.0), ("random", 0.004 * (s == 2)), ("gmm", 0.1 + 0.001 * s),
+                           ("dataset", 0.1 + 0.001 * s)):  # fmt: skip
+            metrics = {"val/PQ/within_srcc": 0.3 + SEED_EFFECT[s] + gain + 0.002 * (s == 1)}
             records.append(TrialRecord(f"{name}{s}", {"domain.definer": {"name": name}, "seed": s}, metrics))
     assert rank_aspect(group(records), "PQ", PROTOCOLS["within"]).selected.candidate.name == "dataset"
 
@@ -191,44 +201,110 @@ def test_one_seed_is_never_enough():
         TrialRecord("k", {"domain.definer": {"name": "kmeans"}, "seed": 0}, {"val/PQ/within_srcc": 0.9}),
     ]
     ranking = rank_aspect(group(records), "PQ", PROTOCOLS["within"])
-    assert ranking.rows[0].vs_erm.n == 1 and ranking.selected.candidate.name == "none"
+    kmeans = ranking.rows[0]
+    assert kmeans.vs_erm.n == 1 and math.isnan(kmeans.vs_erm.lower) and "needs 2" in kmeans.erm_note
+    assert ranking.selected.candidate.name == "none"
 
 
-def test_pairs_are_matched_by_seed_and_fold_and_folds_average_like_seeds():
+def _fold_records(seeds, folds, skip=()):
     records = []
-    for s in (0, 1):
-        for fold in (["a"], ["b"]):
+    for s in seeds:
+        for fold in folds:
             params = {"seed": s, "data.heldout_sources": fold}
-            offset = 0.1 * s + (0.3 if fold == ["a"] else 0.0)
-            records.append(
-                TrialRecord("n", {**params, "domain.definer": "none"}, {"val/PQ/within_srcc": offset})
-            )
-            if (s, fold) != (1, ["b"]):  # a missing trial: 3 pairs
-                metrics = {"val/PQ/within_srcc": offset + 0.05 + 0.001 * s}
-                records.append(TrialRecord("k", {**params, "domain.definer": "kmeans"}, metrics))
-    none, kmeans = group(records)
-    assert len(none.trials) == 4 and len(kmeans.trials) == 3
-    p = paired(kmeans, none, "val/PQ/within_srcc")
-    assert p.n == 3 and p.mean == pytest.approx((0.05 * 3 + 0.001) / 3)
+            offset = 0.1 * s + (0.3 if fold == ["a", "b"] else 0.0)
+            for name, gain in (("none", 0.0), ("random", 0.0), ("kmeans", 0.05 + 0.001 * s)):
+                if (name, s, fold[0]) in skip:
+                    continue
+                metrics = {"val/PQ/within_srcc": offset + gain + 0.004 * (fold == ["c", "d"])}
+                records.append(TrialRecord(f"{name}{s}{fold}", {**params, "domain.definer": name}, metrics))
+    return records
+
+
+def test_folds_are_averaged_within_a_seed_and_never_paired_as_seeds():
+    folds = [["a", "b"], ["c", "d"], ["e", "f"]]
+    records = _fold_records([0, 1], folds, skip={("kmeans", 1, ("c", "d"))} | {("kmeans", 1, None)})
+    records = [
+        r
+        for r in records
+        if not (r.id.startswith("kmeans1") and r.params["data.heldout_sources"] == ["c", "d"])
+    ]
+    none, _, kmeans = group(records)
+    assert len(none.trials) == 6 and len(kmeans.trials) == 5
+    p = paired(kmeans, none, "val/PQ/within_srcc")  # seed 1 pairs its two common folds only
+    assert p.n == 2 and p.mean == pytest.approx((0.05 + 0.051) / 2)
+    ranking = rank_aspect(group(records), "PQ", PROTOCOLS["within"])
+    row = next(r for r in ranking.rows if r.candidate.name == "kmeans")
+    assert row.vs_erm.n == 2 and row.n == 5  # 5 trials, 2 seeds: the pairs are seeds
+    # one seed x three folds: three trials each, but one pair: never enough to select
+    one = rank_aspect(group(_fold_records([0], folds)), "PQ", PROTOCOLS["within"])
+    row = next(r for r in one.rows if r.candidate.name == "kmeans")
+    assert row.n == 3 and row.vs_erm.n == 1 and not row.eligible and one.no_winner
 
 
 def test_erm_trials_of_a_tuning_sweep_form_one_candidate_and_tuned_settings_reach_selection(tmp_path):
     directory = SweepDir(tmp_path / "bayes")
     directory.init({"name": "b", "method": "bayes", "parameters": {}})
-    rows = [("none", 5, 0.3, 0), ("none", 2, 1.0, 1), ("kmeans", 3, 0.5, 0), ("kmeans", 3, 0.5, 1)]
-    for name, k, lam, s in rows:
+    rows = [("none", 5, 0.3, 0.002, 0), ("none", 2, 1.0, 0.002, 1), ("kmeans", 3, 0.5, 0.002, 0),
+            ("kmeans", 3, 0.5, 0.002, 1), ("random", 3, 0.5, 0.002, 0), ("random", 3, 0.5, 0.002, 1),
+            ("none", 3, 0.5, 0.001, 0)]  # fmt: skip
+    for name, k, lam, lr, s in rows:
         params = {"domain.definer.name": name, "domain.definer.k": k, "model.adversary.lambda_max": lam,
-                  "optim.lr": 0.002 if name == "kmeans" else 0.001, "seed": s}  # fmt: skip
+                  "optim.lr": lr, "seed": s}  # fmt: skip
         trial = directory.add(params)
         gain = 0.1 + 0.01 * s if name == "kmeans" else 0.0
         trial.status, trial.metrics = {"state": "finished"}, {"val/PQ/within_srcc": 0.2 * s + gain}
         directory.save(trial)
     candidates = group(offline_records(directory.root)[1])
-    assert [len(c.trials) for c in candidates] == [2, 2]
+    assert sorted(len(c.trials) for c in candidates) == [1, 2, 2, 2]
     select_mod.select(str(directory.root), console=Console(record=True))
     selection = yaml.safe_load((directory.root / "selection.yaml").read_text())
     assert selection["PQ"] == {"definer": {"name": "kmeans", "k": 3}, "model": {"lambda_max": 0.5}}
     assert "not in selection.yaml): optim.lr" in (directory.root / "selection.md").read_text()
+
+
+def test_no_fallback_pairing_refuses_and_says_why():
+    """A candidate whose other settings no ERM (or control) run shares is refused, never paired."""
+    records = []
+    for s in SEEDS:
+        for name, lr, gain in (
+            ("none", 0.001, 0.0),
+            ("random", 0.002, 0.0),
+            ("kmeans", 0.002, 0.2 + 0.01 * s),
+        ):
+            params = {"domain.definer": {"name": name, "k": 4}, "optim.lr": lr, "seed": s}
+            records.append(TrialRecord(f"{name}{s}", params, {"val/PQ/within_srcc": 0.3 + gain}))
+    ranking = rank_aspect(group(records), "PQ", PROTOCOLS["within"])
+    kmeans = next(r for r in ranking.rows if r.candidate.name == "kmeans")
+    assert kmeans.vs_erm is None and kmeans.erm_note.startswith("refused: no ERM")
+    assert "optim.lr=0.002" in kmeans.erm_note
+    assert kmeans.vs_control is not None and not kmeans.eligible and ranking.no_winner
+    # a random control at another adversary strength is no control for this candidate
+    records = []
+    for s in SEEDS:
+        for name, lam, gain in (("none", 1.0, 0.0), ("random", 1.0, 0.0), ("kmeans", 0.1, 0.2 + 0.01 * s)):
+            params = {"domain.definer": {"name": name}, "model.adversary.lambda_max": lam, "seed": s}
+            records.append(TrialRecord(f"{name}{s}", params, {"val/PQ/within_srcc": 0.3 + gain}))
+    ranking = rank_aspect(group(records), "PQ", PROTOCOLS["within"])
+    kmeans = next(r for r in ranking.rows if r.candidate.name == "kmeans")
+    assert kmeans.vs_erm.above_zero and kmeans.vs_control is None  # ERM ignores adversary settings
+    assert (
+        "no random control ran with the same settings (model.adversary.lambda_max=0.1)" in kmeans.control_note
+    )
+    assert ranking.no_winner
+    erm, why = reference(kmeans.candidate, [c for c in group(records) if c.is_control], control=True)
+    assert erm is None and why.startswith("refused")
+
+
+def test_a_candidate_must_beat_the_random_control_too():
+    records = []
+    for s in SEEDS:
+        for name, gain in (("none", 0.0), ("random", 0.1 + 0.002 * s), ("kmeans", 0.1 + 0.01 * (s == 1))):
+            params = {"domain.definer": {"name": name, "k": 4}, "seed": s}
+            records.append(TrialRecord(f"{name}{s}", params, {"val/PQ/within_srcc": 0.3 + gain}))
+    ranking = rank_aspect(group(records), "PQ", PROTOCOLS["within"])
+    kmeans = next(r for r in ranking.rows if r.candidate.name == "kmeans")
+    assert kmeans.vs_erm.above_zero and not kmeans.vs_control.above_zero
+    assert not kmeans.eligible and ranking.no_winner
 
 
 def test_probe_change_against_erm_is_paired_and_an_unmoved_probe_is_flagged(sweep_dir, tmp_path):
@@ -307,7 +383,7 @@ def test_trials_pair_by_the_seed_their_config_used_when_it_was_not_swept():
         for s in (0, 1)
     ]
     none, kmeans = group(records)
-    assert none.by_seed("val/PQ/within_srcc") == {'[0, ["x"]]': 0.1, '[1, ["x"]]': 1.1}
+    assert none.by_seed("val/PQ/within_srcc") == {"0": 0.1, "1": 1.1}
     assert paired(kmeans, none, "val/PQ/within_srcc").n == 2
 
 

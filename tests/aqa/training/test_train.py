@@ -152,3 +152,24 @@ def test_nan_monitor_still_trains_and_stops_early(train_overrides, tmp_path):
     metrics = train(cfg)
     assert metrics["val/mean/within_srcc"] != metrics["val/mean/within_srcc"]  # NaN
     assert metrics["run/best_checkpoint"] and metrics["run/epochs"] < 4
+
+
+def test_run_saves_per_clip_predictions_that_reproduce_its_metrics(dat_run):
+    """predictions/<stage>.csv: the clips each stage's metrics were computed from (selection resamples them)."""
+    import yaml
+
+    from aqa.metrics.predictions import read_predictions
+    from aqa.metrics.within import within_source_srcc
+
+    stored = json.loads((dat_run / "metrics.json").read_text())
+    predictions = read_predictions(dat_run / "predictions")
+    assert {"val", "test"} <= set(predictions)
+    val = predictions["val"]
+    assert {"id", "dataset", "system", "target_PQ", "pred_PQ"} <= set(val.columns) and val["id"].is_unique
+    min_clips = yaml.safe_load((dat_run / "config.yaml").read_text())["metrics"]["min_source_clips"]
+    srcc, used = within_source_srcc(
+        val["pred_PQ"].to_numpy(), val["target_PQ"].to_numpy(), val["dataset"].to_numpy(), min_clips
+    )
+    assert used == stored["val/PQ/within_sources"] and srcc == pytest.approx(
+        stored["val/PQ/within_srcc"], abs=1e-6
+    )
