@@ -111,3 +111,20 @@ def test_help_does_not_import_torch():
     import subprocess
 
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_tiny_pretrained_is_built_once_and_cached(tmp_path, monkeypatch):
+    import aqa.pretrain.default as default
+    from aqa.model.encoder import encoder_identity, resolve_encoder_path
+
+    audio = _audio_folder(tmp_path / "audio", count=2)
+    monkeypatch.setattr(default, "ensure_corpus", lambda cfg: audio)
+    monkeypatch.setattr(default, "default_settings", lambda tiny: replace(TINY, steps=2))
+    enc = EncoderConfig(name="tiny-pretrained", cache_dir=str(tmp_path / "cache"))
+    path = resolve_encoder_path(enc)
+    assert path.startswith(str(tmp_path / "cache")) and "tiny-pretrained-" in path
+    stamp = (tmp_path / "cache").joinpath(path.split("/")[-1], "model.safetensors").stat().st_mtime_ns
+    assert resolve_encoder_path(enc) == path  # cached: not pretrained again
+    assert (tmp_path / "cache").joinpath(path.split("/")[-1], "model.safetensors").stat().st_mtime_ns == stamp
+    assert encoder_identity(enc)["pretrain"]["steps"] == 2
+    assert Encoder(enc).hidden_size == TINY.hidden_size
