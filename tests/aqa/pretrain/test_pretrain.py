@@ -128,3 +128,15 @@ def test_tiny_pretrained_is_built_once_and_cached(tmp_path, monkeypatch):
     assert (tmp_path / "cache").joinpath(path.split("/")[-1], "model.safetensors").stat().st_mtime_ns == stamp
     assert encoder_identity(enc)["pretrain"]["steps"] == 2
     assert Encoder(enc).hidden_size == TINY.hidden_size
+
+
+def test_embedded_default_is_the_pretrained_encoder_with_lora():
+    from pathlib import Path
+
+    from aqa.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[3] / "experiments" / "quickstart.yaml", [])
+    enc = cfg.model.encoder
+    assert enc.name == "tiny-pretrained" and enc.mode == "lora"
+    assert sorted(enc.lora.target_modules) == ["q_proj", "v_proj"]
+    assert 0 < cfg.model.adversary.warmup_fraction < 1
