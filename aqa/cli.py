@@ -24,6 +24,10 @@ COMMANDS = {
         "definer per aspect, every protocol, paired vs ERM: aqa select SWEEP_DIR|entity/project/id",
     ),
     "final": ("aqa.sweep.final:main", "train + measure the selected model: aqa final SWEEP_DIR [--seeds]"),
+    "pretrain": (
+        "aqa.pretrain.cli:main",
+        "self-supervised encoder pretraining: aqa pretrain AUDIO_DIR|manifest --out DIR",
+    ),
     "generate": ("data_modules.corpus.cli:main", "write the generated MOS corpus: aqa generate [--out DIR]"),
     "quickstart": ("aqa.quickstart:main", "generate corpus, compare definers, select, print tables"),
     "surrogate": (

@@ -1,6 +1,6 @@
 """ARI of k-means clusters with the planted hidden family and with the source, per feature extractor.
 
-    python benchmarks/feature_ari.py [EXPERIMENT.yaml] [key=value ...] [--features SPEC,SPEC,...]
+    python benchmarks/feature_ari.py [EXPERIMENT.yaml] [key=value ...] [--features SPEC,SPEC,...] [--probe]
     (defaults: experiments/quickstart.yaml; --features encoder,acoustic)
 
 On the generated corpus (the hidden `family` of each clip is in its truth.csv, beside the manifest): for each extractor (`encoder` = the
@@ -8,6 +8,8 @@ experiment's encoder, the tiny random one by default; `acoustic`), k-means as th
 (z-score, PCA, seeds 0-2) with k = number of sources and k = number of hidden families, fitted on the train
 split; ARI on the train rows, mean and range over the seeds. Prints a markdown table. `--features` replaces
 the extractor list, e.g. `run:<checkpoint>@CE` for the pooled CE embedding of a trained run.
+`--probe` adds a linear probe per extractor: RidgeCV on the z-scored train features, val within-source SRCC
+per aspect and their mean.
 """
 
 import dataclasses
@@ -16,13 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import RidgeCV
 from sklearn.metrics import adjusted_rand_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from aqa.config import load_config
 from aqa.config.domain import DefinerConfig
 from aqa.definers.labels import fit_definer, train_mask
 from aqa.definers.resolve import as_definer_config
 from aqa.features import FeatureSettings, compute_features
+from aqa.metrics.within import within_source_srcc
 from aqa.model.encoder import encoder_sample_rate
 from data_modules.corpus.generate import TRUTH, ensure_corpus
 from data_modules.manifest import load_table
@@ -31,8 +37,26 @@ EXTRACTORS = ("encoder", "acoustic")
 SEEDS = (0, 1, 2)
 
 
+def probe_row(
+    table: pd.DataFrame, features: np.ndarray, aspects: list[str], train: np.ndarray
+) -> list[float]:
+    """Val within-source SRCC per aspect of a ridge probe fitted on the train rows, then their mean."""
+    val = (table["split"] == "val").to_numpy()
+    scores = []
+    for aspect in aspects:
+        y = table[aspect].to_numpy(np.float64)
+        fit = train & np.isfinite(y)
+        model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 5, 15)))
+        model.fit(features[fit], y[fit])
+        pred = model.predict(features[val])
+        scores.append(within_source_srcc(pred, y[val], table["dataset"].to_numpy()[val], min_clips=5)[0])
+    return [*scores, float(np.mean(scores))]
+
+
 def main(argv: list[str]) -> int:
     extractors = list(EXTRACTORS)
+    probe = "--probe" in argv
+    argv = [a for a in argv if a != "--probe"]
     if "--features" in argv:
         at = argv.index("--features")
         if at + 1 == len(argv):
@@ -59,8 +83,11 @@ def main(argv: list[str]) -> int:
     )
     print("| features | dims | k | ARI family | ARI source |")
     print("| --- | --- | --- | --- | --- |")
+    probes = {}
     for spec in extractors:
         features = compute_features(FeatureSettings.from_config(cfg), table, rate, spec)
+        if probe:
+            probes[spec] = probe_row(table, features, list(cfg.data.aspects), train)
         for what, k in ks.items():
             scores = {"family": [], "source": []}
             for seed in SEEDS:
@@ -72,6 +99,13 @@ def main(argv: list[str]) -> int:
                 scores["source"].append(adjusted_rand_score(source, labels[train]))
             cells = [f"{np.mean(v):.3f} [{min(v):.3f}, {max(v):.3f}]" for v in scores.values()]
             print(f"| {spec} | {features.shape[1]} | {k} ({what}) | {cells[0]} | {cells[1]} |")
+    if probe:
+        aspects = list(cfg.data.aspects)
+        print("\nRidge probe (RidgeCV on train features), val within-source SRCC\n")
+        print(f"| features | {' | '.join(aspects)} | mean |")
+        print("| --- |" + " --- |" * (len(aspects) + 1))
+        for spec, row in probes.items():
+            print(f"| {spec} | " + " | ".join(f"{v:.3f}" for v in row) + " |")
     return 0
 
 

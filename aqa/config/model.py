@@ -38,6 +38,7 @@ class EncoderConfig:
 class AdversaryConfig:
     lambda_max: float = 1.0  # GRL strength at the end of training
     gamma: float = 10.0  # how fast lambda ramps up: lambda_p = lambda_max*(2/(1+exp(-gamma*p))-1)
+    warmup_fraction: float = 0.0  # lambda stays 0 for this fraction of training, then ramps (p rescaled)
     hidden: int = 256
     dropout: float = 0.1
     weight: float = 1.0  # weight of the domain loss in the total loss

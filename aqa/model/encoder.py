@@ -14,6 +14,7 @@ from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
 
 from aqa.config.model import EncoderConfig, TinyEncoderConfig
 from aqa.model.masked_norm import install_masked_group_norm
+from aqa.pretrain.default import ensure_pretrained_tiny, pretrained_identity
 from data_modules.atomic import atomic_path
 
 
@@ -65,7 +66,10 @@ def write_tiny_checkpoint(directory: str | Path, tiny: TinyEncoderConfig | None 
 
 
 def resolve_encoder_path(enc: EncoderConfig) -> str:
-    """Local directory or hub id to pass to `from_pretrained`; `tiny` is written (once) to the cache dir."""
+    """Local directory or hub id to pass to `from_pretrained`; `tiny` is written (once) to the cache dir,
+    `tiny-pretrained` pretrained (once) on the generated corpus's audio and cached there."""
+    if enc.name == "tiny-pretrained":
+        return str(ensure_pretrained_tiny(_tiny_config(enc), enc.cache_dir))
     if enc.name != "tiny":
         return enc.name
     tiny = _tiny_config(enc)
@@ -82,6 +86,8 @@ def encoder_identity(enc: EncoderConfig) -> dict:
     """What identifies the pretrained weights (for cache keys): name or tiny architecture, and revision."""
     if enc.name == "tiny":
         return {"name": "tiny", "tiny": asdict(_tiny_config(enc))}
+    if enc.name == "tiny-pretrained":
+        return {"name": enc.name, **pretrained_identity(_tiny_config(enc))}
     return {"name": enc.name, "revision": enc.revision}
 
 

@@ -22,6 +22,11 @@ def reverse_grad(x: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
     return _ReverseGrad.apply(x, lambda_)
 
 
+def after_warmup(progress: float, warmup_fraction: float) -> float:
+    """Training progress rescaled so the ramp starts after the first `warmup_fraction` of training (0 before)."""
+    return max(progress - warmup_fraction, 0.0) / max(1.0 - warmup_fraction, 1e-9)
+
+
 def grl_lambda(progress: float, lambda_max: float, gamma: float) -> float:
     """lambda_p = lambda_max * (2 / (1 + exp(-gamma * p)) - 1), p = training progress in [0, 1]."""
     p = min(max(progress, 0.0), 1.0)

@@ -16,7 +16,7 @@ from aqa.metrics.scores import split_metrics
 from aqa.model.aspects import aspect_settings
 from aqa.model.domain_handling import DomainBias, DomainEmbedding, target_condition
 from aqa.model.encoder import Encoder
-from aqa.model.grl import grl_lambda
+from aqa.model.grl import after_warmup, grl_lambda
 from aqa.model.heads import DomainClassifier, MOSHead, Projection
 from aqa.model.losses import mos_loss, variance_loss
 from aqa.model.pooling import build_pool, masked_layer_means
@@ -204,6 +204,7 @@ class AQAModule(L.LightningModule):
     def on_train_batch_start(self, batch, batch_idx) -> None:
         progress = self.global_step / max(1, self.trainer.estimated_stepping_batches)
         adv = self.model_cfg.adversary
+        progress = after_warmup(progress, adv.warmup_fraction)
         self.grl_lambda.fill_(grl_lambda(progress, adv.lambda_max, adv.gamma))
         lambdas = [grl_lambda(progress, s.lambda_max, s.gamma) for s in self.settings.values()]
         self.grl_lambdas.copy_(torch.tensor(lambdas))

@@ -34,3 +34,12 @@ def test_schedule_shape():
     values = [grl_lambda(p / 10, 1.0, 10.0) for p in range(11)]
     assert values == sorted(values)
     assert grl_lambda(2.0, 1.0, 10.0) == grl_lambda(1.0, 1.0, 10.0)  # progress is clamped
+
+
+def test_warmup_holds_lambda_at_zero_then_ramps_over_the_rest():
+    from aqa.model.grl import after_warmup
+
+    assert grl_lambda(after_warmup(0.2, 0.3), 1.0, 10.0) == 0.0
+    assert after_warmup(0.3, 0.3) == 0.0 and after_warmup(1.0, 0.3) == pytest.approx(1.0)
+    assert after_warmup(0.65, 0.3) == pytest.approx(0.5)
+    assert after_warmup(0.4, 0.0) == 0.4
