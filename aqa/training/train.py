@@ -95,12 +95,12 @@ def _train(cfg) -> dict:
         target_std=std,
         class_weights=domains.class_weights,
         domain_names=domains.names,
+        domain_state=domains.state_dict(),
+        domain_table={
+            "ids": table["id"].tolist(),
+            "labels": {a: table[domain_column(a)].tolist() for a in aspects},
+        },
     )
-    module.domain_state = domains.state_dict()
-    module.domain_table = {
-        "ids": table["id"].tolist(),
-        "labels": {a: table[domain_column(a)].tolist() for a in aspects},
-    }
     for message in system_level_warnings(table, [cfg.data.val_split, *cfg.data.eval_splits]):
         rank_zero_warn(f"[aqa] {message}")
     trainer, best = build_trainer(cfg, run_dir)
