@@ -77,6 +77,7 @@ def _train(cfg) -> dict:
     from aqa.training.evaluate import evaluate_splits
     from aqa.training.probe_report import probe_metrics
     from aqa.training.run_dir import resolve_run_dir, resume_path
+    from aqa.training.strategy import strategy_metrics
     from aqa.training.trainer import build_trainer
     from data_modules.manifest.columns import domain_column
     from data_modules.validate import system_level_warnings
@@ -121,6 +122,7 @@ def _train(cfg) -> dict:
     )
     val_clips = module.eval_clips.get("val")
     metrics |= best.best
+    metrics |= strategy_metrics(aspects, domains, module.aspect_model.settings)
     if val_clips is not None:
         metrics |= probe_metrics(val_clips, table, aspects, domains.names, seed=cfg.seed)
     metrics |= {

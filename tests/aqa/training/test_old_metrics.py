@@ -32,6 +32,15 @@ def test_waveform_run_reproduces_the_old_metrics(name, tmp_path):
     old = PINNED[name]
     new = {k: v for k, v in metrics.items() if k not in maker.VOLATILE}
     assert sorted(set(old) - set(new)) == []  # every old key is still written
+    # the resolved per-aspect strategy is written beside the metrics (aqa/training/strategy.py)
+    settings = {a: new[f"strategy/{a}/handling"] for a in ("PQ", "PC", "CE", "CU")}
+    assert all(new[f"strategy/{a}/definer"] == "dataset" for a in settings)
+    assert all(new[f"strategy/{a}/k"] == 3 for a in settings)  # source0..2
+    if name == "dataset_adversarial":
+        assert set(settings.values()) == {"adversarial"} and new["strategy/PQ/lambda"] == 1.0
+    else:
+        assert settings["PC"] == "adversarial" and new["strategy/PC/lambda"] == 0.3
+        assert settings["PQ"] == "bias" and new["strategy/PQ/weight"] == 0.0
     for key, value in old.items():
         if isinstance(value, float) and math.isnan(value):
             assert math.isnan(new[key]), key
