@@ -64,6 +64,7 @@ def compute_layers(settings, table, sample_rate: int, stats: str = "mean") -> np
     from aqa.features.cache import compute_features
     from aqa.model.module import encoder_dims
 
-    flat = compute_features(settings, table, sample_rate, f"layers:{stats}")
+    with torch.random.fork_rng():  # building the encoder draws random numbers: a cache hit must not differ
+        flat = compute_features(settings, table, sample_rate, f"layers:{stats}")
     num_layers, _ = encoder_dims(settings.encoder)
     return flat.reshape(len(flat), num_layers, -1)

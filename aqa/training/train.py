@@ -89,6 +89,13 @@ def _train(cfg) -> dict:
     sample_rate = encoder_sample_rate(cfg.model.encoder)
     datamodule, domains, (mean, std) = fit_on_usable(cfg, run_dir, sample_rate)
     table = datamodule.table
+    if cfg.model.encoder.mode == "cached":  # screening: the per-layer cache of the frozen encoder
+        from aqa.features import FeatureSettings
+        from aqa.features.layers import compute_layers
+        from aqa.training.cached_data import CachedLayers
+
+        layers = compute_layers(FeatureSettings.from_config(cfg), table, sample_rate)  # (N, L+1, H)
+        datamodule = CachedLayers(cfg.data, table, layers, aspects, cfg.seed)
     module = AQAModule(
         **module_sections(cfg),
         num_domains=dict(domains.num_domains),
@@ -104,6 +111,15 @@ def _train(cfg) -> dict:
     )
     for message in system_level_warnings(table, [cfg.data.val_split, *cfg.data.eval_splits]):
         rank_zero_warn(f"[aqa] {message}")
+    if (
+        module.cached
+    ):  # screening: train on the per-layer cache of the frozen encoder (aqa/features/layers.py)
+        from aqa.features import FeatureSettings
+        from aqa.features.layers import compute_layers
+        from aqa.training.cached_data import CachedLayers
+
+        layers = compute_layers(FeatureSettings.from_config(cfg), table, sample_rate)
+        datamodule = CachedLayers(cfg.data, table, layers, aspects, cfg.seed)
     trainer, best = build_trainer(cfg, run_dir)
     trainer.callbacks.append(LabelAgreement(domains.digest()))
     if trainer.is_global_zero:
