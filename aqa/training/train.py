@@ -50,10 +50,35 @@ def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
     return datamodule, domains, target_stats(datamodule.table, aspects, cfg.data.train_split)
 
 
+def check_screening(cfg) -> None:
+    """A screening run (`model.encoder.mode=cached`) has no trainable encoder: options that need the
+    waveform (LoRA settings, one encoder per aspect) are refused (ConfigError: `aqa train` exits 2)."""
+    from dataclasses import asdict
+
+    from omegaconf import OmegaConf
+
+    from aqa.config.load import ConfigError
+    from aqa.config.model import LoraConfig
+
+    if cfg.model.encoder.mode != "cached":
+        return
+    wrong = []
+    lora = OmegaConf.to_container(cfg.model.encoder.lora, resolve=True)
+    wrong += [f"model.encoder.lora.{k}={v}" for k, v in lora.items() if v != asdict(LoraConfig())[k]]
+    if cfg.model.aspect_capacity == "separate":
+        wrong.append("model.aspect_capacity=separate")
+    if wrong:
+        raise ConfigError(
+            f"model.encoder.mode=cached (screening on the frozen encoder's layer cache) cannot take {wrong}: "
+            "they need the waveform; use model.encoder.mode=lora|full for them"
+        )
+
+
 def train(cfg) -> dict:
     """Runs one experiment; returns the metrics written to metrics.json (on every rank)."""
     from aqa.training.run_dir import RUN_DIR_ENV
 
+    check_screening(cfg)
     previous = os.environ.get(RUN_DIR_ENV)
     try:
         return _train(cfg)

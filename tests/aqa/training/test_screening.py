@@ -55,3 +55,13 @@ def test_predict_scores_audio_with_a_screening_checkpoint(screening, tmp_path, c
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["id"] for line in lines] == ["a.wav", "b.wav"]
     assert all(line["error"] is None and np.isfinite(line["PQ"]) for line in lines)
+
+
+@pytest.mark.parametrize("option", ["model.encoder.lora.r=16", "model.aspect_capacity=separate"])
+def test_waveform_options_are_refused_with_exit_2(option, tmp_path, capsys):
+    experiment = tmp_path / "exp.yaml"
+    experiment.write_text("# test\nseed: 0\n")
+    code = aqa(["train", str(experiment), "model.encoder.mode=cached", option, f"run.dir={tmp_path}/run"])
+    assert code == 2
+    assert option.split("=")[0] in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
