@@ -15,6 +15,8 @@ Prints one row per precision:
 - module/bare: step time over a bare encoder forward + backward (mean of the last hidden state) on the same
   batch: what heads, adversaries, losses, optimizer and Lightning add (CPU: 1.018).
 - peak GiB: torch.cuda.max_memory_allocated during the fit.
+- layer cache: clips/s of the per-layer cache extraction (screening input) and its bytes per clip
+  (MERT-95M sizes: 13 x 768 float32 = 39936 bytes).
 - eval win/s one | padded: evaluation windows per second (inference, track-2-like lengths as in
   benchmarks/bench_eval.py) for batches of one and for aqa's padded length-sorted batches.
 With two or more GPUs it then trains the tiny encoder with 2-GPU DDP through `aqa train` and evaluates the
@@ -190,6 +192,33 @@ class _OnDevice(torch.nn.Module):
         return dataclasses.replace(out, preds=out.preds.float().cpu())
 
 
+def layer_cache_check(args, cache: str) -> str:
+    """The per-layer cache's extraction (features `layers`, the screening input): clips/s through the
+    frozen encoder (fp32, as the cache computes it) and bytes per clip of the cached (L+1, H) float32."""
+    from aqa.features import FeatureSettings
+    from aqa.features.layers import LayersExtractor
+
+    cfg = load_config(
+        None, ["model.encoder.name=tiny", f"model.encoder.cache_dir={cache}", *ARCHS[args.arch]]
+    )
+    window_fn = LayersExtractor("mean").open(FeatureSettings.from_config(cfg), 24000)
+    n = int(args.window * 24000)
+    audio, lengths = torch.randn(args.eval_batch, n) * 0.1, torch.full((args.eval_batch,), n)
+    window_fn(audio, lengths)  # warm-up
+    _sync()
+    batches = max(1, args.eval_clips // args.eval_batch)
+    started = time.perf_counter()
+    for _ in range(batches):
+        out = window_fn(audio, lengths)  # (B, (L+1) * H) float64 on the host
+    _sync()
+    rate = batches * args.eval_batch / (time.perf_counter() - started)
+    per_clip = out.shape[1] * 4  # stored as float32
+    return (
+        f"layer cache: {rate:.1f} clips/s ({args.window:g} s clips, batch {args.eval_batch}); "
+        f"{per_clip} bytes per clip ({out.shape[1]} floats)"
+    )
+
+
 def ddp_check(folder: Path) -> str:
     """2-GPU DDP `aqa train` vs one-process `aqa eval` of the kept checkpoint: max |diff| of the metrics."""
     manifest = _small_manifest(folder)
@@ -285,6 +314,7 @@ def main() -> None:
                 f" {r['mfu']:>6.1%} {r['ratio']:>8.3f} {r['peak_gib']:>8.2f} {evals:>29}",
                 flush=True,
             )
+        print(layer_cache_check(args, cache), flush=True)
         if device == "cuda" and torch.cuda.device_count() >= 2:
             print(ddp_check(Path(cache)), flush=True)
         else:

@@ -28,7 +28,8 @@ class TinyEncoderConfig:
 class EncoderConfig:
     name: str = "m-a-p/MERT-v1-95M"  # local dir, hub id, or `tiny` (random, written by aqa)
     revision: str | None = None  # pin a hub commit for reproducibility (ignored for local dirs)
-    mode: str = "lora"  # lora|full|frozen; conv front end is frozen under lora/frozen
+    mode: str = "lora"  # lora|full|frozen|cached; conv front end is frozen under lora/frozen; cached =
+    # screening: the model trains on the per-layer cache of the frozen encoder (seconds a trial)
     lora: LoraConfig = field(default_factory=LoraConfig)
     tiny: TinyEncoderConfig = field(default_factory=TinyEncoderConfig)
     cache_dir: str = "~/.cache/aqa/encoders"  # where the tiny checkpoint is written

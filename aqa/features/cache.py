@@ -43,6 +43,8 @@ def features_identity(
 def features_cache_path(
     settings: FeatureSettings, table: pd.DataFrame, sample_rate: int, spec: str = "encoder"
 ) -> Path:
+    if extractor_for(spec).name == "encoder":  # read from the per-layer cache
+        spec = "layers:mean"
     identity = features_identity(settings, table, sample_rate, spec)
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
     return Path(os.path.expanduser(settings.embeddings.cache_dir)) / f"{identity['features']}-{key}.npz"
@@ -55,6 +57,14 @@ def compute_features(
 
     Cached on disk (file lock: concurrent processes compute once); a second call only reads the file.
     """
+    if extractor_for(spec).name == "encoder":  # a reduction of the per-layer cache (aqa/features/layers.py)
+        from aqa.features.encoder import layer_index
+        from aqa.features.layers import compute_layers
+
+        layers = compute_layers(settings, table, sample_rate)  # (N, L+1, H)
+        index = layer_index(settings.embeddings.layer, layers.shape[1])
+        reduced = layers.astype(np.float64).mean(1) if index is None else layers[:, index]
+        return reduced.astype(np.float32)
     path = features_cache_path(settings, table, sample_rate, spec)
     ids = table["id"].astype(str).tolist()
     with file_lock(path.with_suffix(".lock")):

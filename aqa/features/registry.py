@@ -3,12 +3,14 @@
 from aqa.features.acoustic import AcousticExtractor
 from aqa.features.base import Extractor
 from aqa.features.encoder import EncoderExtractor
+from aqa.features.layers import LayersExtractor
 from aqa.features.run import RunExtractor
 
 EXTRACTORS: dict[str, type[Extractor]] = {
     "encoder": EncoderExtractor,
     "acoustic": AcousticExtractor,
     "run": RunExtractor,
+    "layers": LayersExtractor,
 }
 
 

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-HANDLINGS = ("adversarial", "conditioned", "bias", "adversarial_conditional", "none")
+from aqa.model.handling.registry import HANDLINGS
+
 CAPACITIES = ("shared", "projected", "separate")
 
 
@@ -18,7 +19,7 @@ class AspectSettings:
     @property
     def adversarial(self) -> bool:
         """True when this aspect trains a domain classifier behind gradient reversal."""
-        return self.domain_handling in ("adversarial", "adversarial_conditional")
+        return HANDLINGS[self.domain_handling].adversarial
 
 
 def _check(value: str, allowed: tuple[str, ...], key: str) -> str:
@@ -47,7 +48,7 @@ def aspect_settings(model_cfg, aspects: list[str]) -> dict[str, AspectSettings]:
         handling = _pick(own, "domain_handling", model_cfg.get("domain_handling", "adversarial"))
         key = f"model.aspects.{a}.domain_handling" if own.get("domain_handling") else "model.domain_handling"
         out[a] = AspectSettings(
-            domain_handling=_check(handling, HANDLINGS, key),
+            domain_handling=_check(handling, tuple(HANDLINGS), key),
             lambda_max=float(_pick(own, "lambda_max", adv.lambda_max)),
             gamma=float(_pick(own, "gamma", adv.gamma)),
             weight=float(_pick(own, "weight", adv.weight)),

@@ -75,7 +75,11 @@ def module_from_checkpoint(checkpoint: dict, overrides: list[str] = ()) -> tuple
     checkpoint's fitted hyper-parameters, then gets its weights and domain extras."""
     cfg = load_config(None, list(overrides), base=stored_config(checkpoint["hyper_parameters"]))
     fitted = {k: v for k, v in checkpoint["hyper_parameters"].items() if k in FITTED}
-    module = AQAModule(**module_sections(cfg), **fitted)
-    module.load_state_dict(checkpoint["state_dict"])
-    module.on_load_checkpoint(checkpoint)
+    module = AQAModule(
+        **module_sections(cfg),
+        **fitted,
+        domain_state=checkpoint.get("aqa_domains"),
+        domain_table=checkpoint.get("aqa_domain_table"),
+    )
+    module.load_state_dict(checkpoint["state_dict"])  # keys of pre-AspectModel checkpoints are renamed
     return module.eval(), cfg

@@ -39,6 +39,8 @@ def base_encoder_keys(module: AQAModule) -> list[str]:
         raise ValueError(
             "aqa export: model.aspect_capacity=separate (one encoder per aspect) is not supported yet"
         )
+    if module.cached:  # a screening run: no encoder weights in the checkpoint
+        return []
     mode = module.encoder.mode
     if mode == "full":
         return []
@@ -148,7 +150,13 @@ def load_export(path: str | Path, overrides: list[str] = ()) -> tuple[AQAModule,
     if meta["kind"] == "merged":
         config["model"]["encoder"]["name"] = str((path / "encoder").resolve())
     cfg = load_config(None, list(overrides), base=config)
-    module = AQAModule(**module_sections(cfg), **meta["hyper_parameters"])
+    domains = path / DOMAINS_FILE
+    module = AQAModule(
+        **module_sections(cfg),
+        **meta["hyper_parameters"],
+        domain_state=meta.get("domain_state"),
+        domain_table=json.loads(domains.read_text()) if domains.is_file() else None,
+    )
     tensors = load_file(str(path / TENSORS_FILE))
     missing, unexpected = module.load_state_dict(tensors, strict=False)
     # small: the base encoder came from its name/revision; merged: from the export's encoder/ folder
@@ -158,9 +166,6 @@ def load_export(path: str | Path, overrides: list[str] = ()) -> tuple[AQAModule,
         raise ValueError(f"{path}: the export's tensors do not fit the model its config builds: {wrong}")
     if meta["kind"] == "small":
         _check_base_encoder(module, meta["base_encoder"], path)
-    module.domain_state = meta.get("domain_state")
-    domains = path / DOMAINS_FILE
-    module.domain_table = json.loads(domains.read_text()) if domains.is_file() else None
     return module.eval(), cfg
 
 

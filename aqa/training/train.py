@@ -53,10 +53,35 @@ def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
     return datamodule, domains, target_stats(datamodule.table, aspects, cfg.data.train_split)
 
 
+def check_screening(cfg) -> None:
+    """A screening run (`model.encoder.mode=cached`) has no trainable encoder: options that need the
+    waveform (LoRA settings, one encoder per aspect) are refused (ConfigError: `aqa train` exits 2)."""
+    from dataclasses import asdict
+
+    from omegaconf import OmegaConf
+
+    from aqa.config.load import ConfigError
+    from aqa.config.model import LoraConfig
+
+    if cfg.model.encoder.mode != "cached":
+        return
+    wrong = []
+    lora = OmegaConf.to_container(cfg.model.encoder.lora, resolve=True)
+    wrong += [f"model.encoder.lora.{k}={v}" for k, v in lora.items() if v != asdict(LoraConfig())[k]]
+    if cfg.model.aspect_capacity == "separate":
+        wrong.append("model.aspect_capacity=separate")
+    if wrong:
+        raise ConfigError(
+            f"model.encoder.mode=cached (screening on the frozen encoder's layer cache) cannot take {wrong}: "
+            "they need the waveform; use model.encoder.mode=lora|full for them"
+        )
+
+
 def train(cfg) -> dict:
     """Runs one experiment; returns the metrics written to metrics.json (on every rank)."""
     from aqa.training.run_dir import RUN_DIR_ENV
 
+    check_screening(cfg)
     previous = os.environ.get(RUN_DIR_ENV)
     try:
         return _train(cfg)
@@ -81,6 +106,7 @@ def _train(cfg) -> dict:
     from aqa.training.probe_report import probe_metrics
     from aqa.training.references import reference_metrics
     from aqa.training.run_dir import resolve_run_dir, resume_path
+    from aqa.training.strategy import strategy_metrics
     from aqa.training.trainer import build_trainer
     from data_modules.manifest.columns import domain_column
     from data_modules.validate import system_level_warnings
@@ -92,6 +118,13 @@ def _train(cfg) -> dict:
     sample_rate = encoder_sample_rate(cfg.model.encoder)
     datamodule, domains, (mean, std) = fit_on_usable(cfg, run_dir, sample_rate)
     table = datamodule.table
+    if cfg.model.encoder.mode == "cached":  # screening: the per-layer cache of the frozen encoder
+        from aqa.features import FeatureSettings
+        from aqa.features.layers import compute_layers
+        from aqa.training.cached_data import CachedLayers
+
+        layers = compute_layers(FeatureSettings.from_config(cfg), table, sample_rate)  # (N, L+1, H)
+        datamodule = CachedLayers(cfg.data, table, layers, aspects, cfg.seed)
     module = AQAModule(
         **module_sections(cfg),
         num_domains=dict(domains.num_domains),
@@ -99,12 +132,12 @@ def _train(cfg) -> dict:
         target_std=std,
         class_weights=domains.class_weights,
         domain_names=domains.names,
+        domain_state=domains.state_dict(),
+        domain_table={
+            "ids": table["id"].tolist(),
+            "labels": {a: table[domain_column(a)].tolist() for a in aspects},
+        },
     )
-    module.domain_state = domains.state_dict()
-    module.domain_table = {
-        "ids": table["id"].tolist(),
-        "labels": {a: table[domain_column(a)].tolist() for a in aspects},
-    }
     for message in system_level_warnings(table, [cfg.data.val_split, *cfg.data.eval_splits]):
         rank_zero_warn(f"[aqa] {message}")
     trainer, best = build_trainer(cfg, run_dir)
@@ -126,6 +159,7 @@ def _train(cfg) -> dict:
     metrics |= reference_metrics(cfg, table, sample_rate, module.eval_clips)  # train mean, linear probes
     val_clips = module.eval_clips.get("val")
     metrics |= best.best
+    metrics |= strategy_metrics(aspects, domains, module.aspect_model.settings)
     if val_clips is not None:
         metrics |= probe_metrics(val_clips, table, aspects, domains.names, seed=cfg.seed)
     metrics |= {

@@ -31,3 +31,5 @@ def test_gpu_check_cpu_smoke_prints_the_table():
         assert step_ms > 0 and clips_s > 0 and gflop > 0 and ratio > 0
         assert row[4] == "nan%"  # no GPU peak on CPU: MFU is not made up
     assert any("2-GPU DDP: skipped" in line for line in lines)
+    cache = [line for line in lines if line.startswith("layer cache:")]
+    assert len(cache) == 1 and "768 bytes per clip (192 floats)" in cache[0]  # tiny: 3 x 64 float32

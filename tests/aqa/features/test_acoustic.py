@@ -49,7 +49,7 @@ def test_window_function_handles_padding_and_short_windows():
 
 
 def test_registry_describes_extractors_and_rejects_unknown():
-    assert set(EXTRACTORS) == {"encoder", "acoustic", "run"}
+    assert set(EXTRACTORS) == {"encoder", "acoustic", "run", "layers"}
     assert all(cls.description for cls in EXTRACTORS.values())
     with pytest.raises(ValueError, match="unknown features 'mfcc'.*acoustic: signal descriptors"):
         extractor_for("mfcc")

@@ -72,14 +72,18 @@ def test_cache_is_hit_on_the_second_use(make_cfg, make_table, monkeypatch, tmp_p
     shuffled = table.sample(frac=1.0, random_state=1)  # same rows in another order: still a hit
     np.testing.assert_array_equal(compute_features(cfg, shuffled, SR), first[shuffled.index])
     assert calls == [12]
-    # another layer, sample rate, row set, encoder or extractor is another cache entry
+    # another sample rate, row set, window, encoder or extractor is another cache entry; another layer is
+    # a reduction of the same per-layer cache (aqa/features/layers.py)
     other = FeatureSettings.from_config(
         make_cfg(f"domain.embeddings.cache_dir={tmp_path}/emb", "domain.embeddings.layer=0")
     )
     tiny_seed = make_cfg(f"domain.embeddings.cache_dir={tmp_path}/emb", "model.encoder.tiny.seed=1")
+    window = make_cfg(f"domain.embeddings.cache_dir={tmp_path}/emb", "data.eval_window_seconds=2.5")
+    assert features_cache_path(other, table, SR) == features_cache_path(cfg, table, SR)
+    assert features_cache_path(cfg, table, SR).name.startswith("layers-")
     paths = {
         features_cache_path(cfg, table, SR),
-        features_cache_path(other, table, SR),
+        features_cache_path(FeatureSettings.from_config(window), table, SR),
         features_cache_path(cfg, table, 16000),
         features_cache_path(cfg, table.iloc[:-1], SR),
         features_cache_path(FeatureSettings.from_config(tiny_seed), table, SR),
@@ -97,7 +101,8 @@ def test_cache_keys_and_label_fingerprints_are_stable(make_cfg, make_table):
 
     table = make_table()
     settings = FeatureSettings.from_config(make_cfg())
-    assert features_cache_path(settings, table, SR).name == "encoder-3aac605aaec4085341f8.npz"
+    # `encoder` features are a reduction of the per-layer cache since the layer cache (issue 18): new key
+    assert features_cache_path(settings, table, SR).name == "layers-824472fcb9e4a8b5059e.npz"
     assert features_cache_path(settings, table, SR, "acoustic").name == "acoustic-950a6747f8adeaa9182b.npz"
 
     def fingerprint(*overrides):

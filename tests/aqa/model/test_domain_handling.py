@@ -8,6 +8,9 @@ import torch
 from aqa.config import load_config
 from aqa.model.aspects import aspect_settings
 from aqa.model.module import AQAModule
+from aqa.model.objectives.base import Step
+from aqa.model.objectives.domain import DomainAdversary
+from aqa.model.objectives.mos import MOSRegression
 from aqa.model.sections import module_sections
 
 ASPECTS = ["PQ", "PC", "CE", "CU"]
@@ -32,12 +35,23 @@ def batch(labels=None, n=4, seconds=0.5, rate=24000):
     return audio, lengths, domains.long(), targets
 
 
+def step(module, out, targets, domains) -> Step:
+    """targets: normalised (B, A)."""
+    batch = {"domains": domains, "targets": targets}
+    return Step(module.aspect_model, out, batch, targets, module.grl_lambdas, module.loss_cfg, [])
+
+
+def domain_objective(module, out, targets, domains):
+    """-> (the `domain` objective's weighted sum over adversarial aspects, its logs)."""
+    return DomainAdversary().term(step(module, out, targets, domains))
+
+
 def encoder_grad_norm(module, domains, targets, audio, lengths) -> float:
     module.zero_grad()
     module.grl_lambdas.fill_(1.0)
     out = module(audio, lengths, domains)
-    _, losses = module.domain_terms(out, module.normalise(targets), domains)
-    module.weighted_domain_loss(losses).backward()
+    total, _ = domain_objective(module, out, module.normalise(targets), domains)
+    total.backward()
     grads = [p.grad.flatten() for p in module.encoder.parameters() if p.grad is not None]
     return float(torch.cat(grads).norm())
 
@@ -46,7 +60,9 @@ def test_an_aspects_reversed_gradient_does_not_depend_on_other_adversaries(tiny_
     alone = build(tiny_overrides, {"PQ": K})
     all_four = build(tiny_overrides, {a: K for a in ASPECTS})
     missing, unexpected = all_four.load_state_dict(alone.state_dict(), strict=False)
-    assert not unexpected and all(k.startswith("adversaries.") and ".PQ." not in k for k in missing)
+    assert not unexpected and all(
+        k.startswith("aspect_model.handlings.") and ".PQ." not in k for k in missing
+    )
     audio, lengths, _, targets = batch()
     pq_only = torch.tensor([[0, -1, -1, -1], [1, -1, -1, -1], [2, -1, -1, -1], [0, -1, -1, -1]])
     # the other aspects' labels are unknown: their adversaries exist (so a mean would divide by 4) but add
@@ -73,8 +89,14 @@ def test_per_aspect_lambda_gamma_and_weight(tiny_overrides):
     assert lambdas["PQ"] == pytest.approx(grl_lambda(0.5, 0.5, 10.0))
     assert lambdas["PC"] == pytest.approx(grl_lambda(0.5, 1.0, 1.0))
     assert lambdas["CE"] == lambdas["CU"] == pytest.approx(grl_lambda(0.5, 1.0, 10.0))
-    losses = {a: torch.tensor(1.0) for a in ASPECTS}
-    assert float(module.weighted_domain_loss(losses)) == pytest.approx(1 + 1 + 3 + 1)  # a sum, not a mean
+    audio, lengths, _, targets = batch(labels=[[0, 1, 2, 0]] * 4)
+    domains = torch.tensor([[0, 1, 2, 0]] * 4)
+    with torch.no_grad():
+        out = module(audio, lengths, domains)
+        total, logs = domain_objective(module, out, module.normalise(targets), domains)
+    weights = {"PQ": 1.0, "PC": 1.0, "CE": 3.0, "CU": 1.0}
+    expected = sum(weights[a] * logs[f"train/{a}/domain_loss"] for a in ASPECTS)  # a sum, not a mean
+    assert float(total) == pytest.approx(float(expected))
 
 
 def test_aspect_settings_reject_unknown_names(tiny_overrides):
@@ -94,7 +116,7 @@ def test_conditioned_and_bias_use_known_domains_and_are_neutral_on_unseen_ones(t
     module = build(tiny_overrides, {a: K for a in ASPECTS}, f"model.domain_handling={handling}")
     assert not module.adversaries
     if handling == "bias":  # a fitted correction (the trained state): distinct scale and offset per domain
-        for bias in module.domain_biases.values():
+        for bias in (h.bias for h in module.handlings.values()):
             with torch.no_grad():
                 bias.log_scale.copy_(torch.tensor([0.3, -0.2, 0.1]))
                 bias.offset.copy_(torch.tensor([1.0, -0.5, 0.2]))
@@ -114,18 +136,18 @@ def test_conditioned_and_bias_use_known_domains_and_are_neutral_on_unseen_ones(t
             raw = torch.stack([module.heads[a](features[:, i])[:, 0] for i, a in enumerate(ASPECTS)], 1)
             assert torch.allclose(unseen[0], raw)
         else:  # unseen = the mean of the learned embeddings
-            mean = module.domain_embeddings["PQ"].table.weight.mean(0, keepdim=True)
+            mean = module.handlings["PQ"].embedding.table.weight.mean(0, keepdim=True)
             raw = module.heads["PQ"](torch.cat([features[:, 0], mean], -1))[:, 0]
             assert torch.allclose(unseen[0][:, 0], raw)
     # training uses the clip's domain: the MOS loss reaches that domain's parameters only
     module.zero_grad()
     labels = torch.tensor([[1] * 4])
     out = module(audio[:1], lengths[:1], labels)
-    module.mos_losses(out, module.normalise(targets[:1]), None).sum().backward()
+    MOSRegression().term(step(module, out, module.normalise(targets[:1]), labels))[0].backward()
     grad = (
-        module.domain_embeddings["PQ"].table.weight.grad.abs().sum(1)
+        module.handlings["PQ"].embedding.table.weight.grad.abs().sum(1)
         if handling == "conditioned"
-        else module.domain_biases["PQ"].offset.grad.abs()
+        else module.handlings["PQ"].bias.offset.grad.abs()
     )
     assert grad[1] > 0
     if handling == "conditioned":
@@ -134,7 +156,7 @@ def test_conditioned_and_bias_use_known_domains_and_are_neutral_on_unseen_ones(t
 
 def test_bias_correction_is_centred_so_identity_is_the_average_domain(tiny_overrides):
     module = build(tiny_overrides, {"PQ": K}, "model.domain_handling=bias")
-    bias = module.domain_biases["PQ"]
+    bias = module.handlings["PQ"].bias
     with torch.no_grad():
         bias.log_scale.copy_(torch.tensor([0.5, 0.5, 0.5]))  # a common shift is absorbed by the head
         bias.offset.copy_(torch.tensor([2.0, 2.0, 2.0]))
@@ -149,16 +171,19 @@ def test_conditional_adversary_sees_the_target_and_prediction_does_not_need_it(t
     audio, lengths, _, targets = batch(labels=[[0] * 4] * 4)
     domains = torch.zeros(4, 4, dtype=torch.long)
     out = module(audio, lengths, domains)  # no target needed to predict
-    logits_a, _ = module.domain_terms(out, module.normalise(targets), domains)
-    logits_b, _ = module.domain_terms(out, module.normalise(targets + 1.0), domains)
-    assert not torch.allclose(logits_a["PQ"][1], logits_b["PQ"][1])
-    logits_nan, losses = module.domain_terms(out, torch.full_like(targets, float("nan")), domains)
-    assert torch.isfinite(logits_nan["PQ"][1]).all() and all(torch.isfinite(v) for v in losses.values())
+    handling, lambda_ = module.handlings["PQ"], torch.tensor(1.0)
+    logits_a = handling.logits(out.features[:, 0], lambda_, module.normalise(targets)[:, 0])
+    logits_b = handling.logits(out.features[:, 0], lambda_, module.normalise(targets + 1.0)[:, 0])
+    assert not torch.allclose(logits_a, logits_b)
+    nan = torch.full_like(targets, float("nan"))
+    logits_nan = handling.logits(out.features[:, 0], lambda_, nan[:, 0])
+    total, _ = domain_objective(module, out, nan, domains)
+    assert torch.isfinite(logits_nan).all() and torch.isfinite(total)
 
 
 def test_none_handling_builds_no_domain_parameters(tiny_overrides):
     module = build(tiny_overrides, {a: K for a in ASPECTS}, "model.domain_handling=none")
-    assert not module.adversaries and not module.domain_embeddings and not module.domain_biases
+    assert not module.adversaries and not any(list(h.parameters()) for h in module.handlings.values())
 
 
 def _sgd_step_on_pq_adversary(module, audio, lengths):
@@ -166,8 +191,8 @@ def _sgd_step_on_pq_adversary(module, audio, lengths):
     module.zero_grad()
     module.grl_lambdas.fill_(1.0)
     out = module(audio, lengths, domains)
-    _, losses = module.domain_terms(out, torch.zeros(4, 4), domains)
-    module.weighted_domain_loss(losses).backward()
+    total, _ = domain_objective(module, out, torch.zeros(4, 4), domains)
+    total.backward()
     with torch.no_grad():
         for p in module.parameters():
             if p.grad is not None:

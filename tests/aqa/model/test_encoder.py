@@ -52,7 +52,9 @@ def test_only_lora_heads_and_adversaries_train_under_lora(cfg):
     trainable = [n for n, p in module.named_parameters() if p.requires_grad]
     assert trainable, "nothing trains"
     for name in trainable:
-        assert "lora_" in name or name.startswith(("pools.", "heads.", "adversaries.")), name
+        assert "lora_" in name or name.startswith(
+            ("aspect_model.pools.", "aspect_model.heads.", "aspect_model.handlings.")
+        ), name
     assert any("lora_A" in n for n in trainable) and any("lora_B" in n for n in trainable)
     assert sorted(module.adversaries) == ["CU", "PQ"]  # K<2 -> no adversary
     assert not any(p.requires_grad for p in module.encoder.base.feature_extractor.parameters())

@@ -3,6 +3,7 @@ import torch
 
 from aqa.config import load_config
 from aqa.model.module import AQAModule
+from aqa.model.objectives.domain import domain_loss
 from aqa.model.sections import module_sections
 from aqa.training.trainer import check_strategy
 
@@ -23,13 +24,13 @@ def module(tiny_overrides):
 def test_domain_loss_ignores_unknown_labels_and_is_never_nan(module):
     logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [5.0, -5.0]], requires_grad=True)
     labels = torch.tensor([0, 1, -1])
-    plain = module._domain_loss("PC", logits, labels)
+    plain = domain_loss(logits, labels, module.handlings["PC"].class_weight)
     expected = torch.nn.functional.cross_entropy(logits[:2], labels[:2])
     assert torch.allclose(plain, expected)
-    weighted = module._domain_loss("PQ", logits, labels)  # class weights 1 and 3
+    weighted = domain_loss(logits, labels, module.handlings["PQ"].class_weight)  # class weights 1 and 3
     ce = torch.nn.functional.cross_entropy(logits[:2], labels[:2], reduction="none")
     assert torch.allclose(weighted, (ce[0] * 1 + ce[1] * 3) / 4)
-    nothing_known = module._domain_loss("PC", logits, torch.tensor([-1, -1, -1]))
+    nothing_known = domain_loss(logits, torch.tensor([-1, -1, -1]), None)
     nothing_known.backward()
     assert nothing_known == 0 and torch.isfinite(logits.grad).all()
 

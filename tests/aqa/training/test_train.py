@@ -99,7 +99,7 @@ def test_eval_overrides_reach_the_rebuilt_model(dat_run, tmp_path):
 
 def test_checkpoint_keeps_normalisation_and_labels(dat_run):
     ckpt = torch.load(dat_run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    assert "target_mean" in ckpt["state_dict"] and "target_std" in ckpt["state_dict"]
+    assert {"aspect_model.target_mean", "aspect_model.target_std"} <= set(ckpt["state_dict"])
     table = ckpt["aqa_domain_table"]
     assert len(table["ids"]) == 52 and set(table["labels"]["PQ"]) == {0, 1, 2}
     from aqa.definers.labels import DomainLabels

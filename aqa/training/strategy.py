@@ -1,0 +1,40 @@
+"""The resolved per-aspect domain strategy of a run, written into its metrics.json so that selection can
+group trials on it instead of re-parsing sweep keys. The one owner of the `strategy/` key names:
+
+    strategy/<A>/definer   definer name (none|random|dataset|metadata|kmeans|gmm), with `:<features>` for
+                           kmeans/gmm and `:<columns>` for metadata
+    strategy/<A>/k         number of domains the definer found (0 or 1: no handling = ERM)
+    strategy/<A>/handling  the domain handling in use (aqa.model.handling.registry), `none` when K < 2
+    strategy/<A>/lambda    the adversary's final GRL strength (0 when not adversarial)
+    strategy/<A>/weight    the adversary's loss weight (0 when not adversarial)
+"""
+
+KEYS = ("definer", "k", "handling", "lambda", "weight")
+
+
+def definer_label(definer: dict) -> str:
+    """A DefinerConfig's fields -> `name` or `name:<features|columns>`."""
+    name = definer.get("name", "none")
+    if name in ("kmeans", "gmm"):
+        return f"{name}:{definer.get('features', 'encoder')}"
+    if name == "metadata":
+        return f"{name}:{'+'.join(definer.get('columns') or [])}"
+    return name
+
+
+def strategy_metrics(aspects: list[str], domains, settings: dict) -> dict:
+    """{`strategy/<A>/<key>`: value} from the fitted DomainLabels and the model's AspectSettings."""
+    out = {}
+    for a in aspects:
+        k = int(domains.num_domains.get(a, 0))
+        handled = k >= 2
+        setting = settings[a]
+        adversarial = handled and setting.adversarial
+        out |= {
+            f"strategy/{a}/definer": definer_label(domains.definers.get(a, {})),
+            f"strategy/{a}/k": k,
+            f"strategy/{a}/handling": setting.domain_handling if handled else "none",
+            f"strategy/{a}/lambda": setting.lambda_max if adversarial else 0.0,
+            f"strategy/{a}/weight": setting.weight if adversarial else 0.0,
+        }
+    return out
