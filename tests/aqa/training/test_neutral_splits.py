@@ -47,7 +47,8 @@ def test_a_bias_model_on_a_neutral_split_predicts_as_with_unknown_labels(tiny_ov
         target_std=[2.0] * 4,
     ).eval()
     with torch.no_grad():  # a trained bias: distinct offsets and scales per domain
-        for bias in module.domain_biases.values():
+        for handling in module.aspect_model.handlings.values():
+            bias = handling.bias
             bias.offset.copy_(torch.tensor([-1.0, 0.2, 0.8]))
             bias.log_scale.copy_(torch.tensor([0.3, -0.1, -0.2]))
     table = _table()
