@@ -15,7 +15,9 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,7 @@ from aqa.sweep.command import SweepFileError, build_command, load_sweep, plain
 from aqa.sweep.state import TERMINAL, SweepDir, SweepDirError, Trial
 
 KILL_GRACE_SECONDS = 10  # after SIGTERM, a trial gets this long to exit before SIGKILL
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Interrupted(Exception):
@@ -86,53 +89,90 @@ def _stop(proc: subprocess.Popen) -> None:
         time.sleep(0.2)
 
 
+@contextlib.contextmanager
+def _signals_held() -> Iterator[list[int]]:
+    """SIGINT/SIGTERM arriving inside the block are recorded in the yielded list instead of raising at an
+    arbitrary instant; after the block the previous handlers are back and the first recorded signal is
+    re-raised through them. A no-op list outside the main thread (Python delivers signals there only)."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+    previous = {}
+    try:
+        for sig in STOP_SIGNALS:
+            previous[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if caught:
+        signal.raise_signal(caught[0])
+
+
 def run_trial(sweep_dir: SweepDir, sweep: dict, trial: Trial, lock_fd: int) -> Trial:
-    """Run one trial to completion; records finished/failed (or interrupted, then re-raises)."""
+    """Run one trial to completion; records finished/failed (or interrupted, then re-raises).
+
+    From the moment the trial is marked `running` until its final state is saved, SIGINT/SIGTERM are held
+    (`_signals_held`): whatever instant one arrives (during `Popen`, a save, the wait), the trial is stopped
+    and recorded `interrupted` before the signal is raised again.
+    """
     run_dir = sweep_dir.run_dir(trial).resolve()
     shutil.rmtree(run_dir, ignore_errors=True)  # left by an interrupted attempt: rerun from scratch
     command = build_command(sweep, trial.params, json_file=sweep_dir.trials_dir / trial.id / "args.json")
     env = {**os.environ, "WANDB_MODE": "offline", "AQA_RUN_DIR": str(run_dir)}
     attempt = trial.status.get("attempt", 0) + 1
     log_path = sweep_dir.log_path(trial)
-    trial.status = {
-        "state": "running",
-        "attempt": attempt,
-        "command": command,
-        "log": str(log_path),
-        "started": time.time(),
-    }
-    trial.metrics = {}
-    sweep_dir.save(trial)
-    with open(log_path, "w") as log:
+    with _signals_held() as caught, open(log_path, "w") as log:
+        trial.status = {
+            "state": "running",
+            "attempt": attempt,
+            "command": command,
+            "log": str(log_path),
+            "started": time.time(),
+        }
+        trial.metrics = {}
+        sweep_dir.save(trial)
         # own session: a Ctrl-C in the terminal reaches only us, and we stop the whole trial (DDP ranks too).
         # The lock fd is inherited so that a trial orphaned by `kill -9` of this controller keeps the sweep
         # directory locked until it ends.
-        proc = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-            pass_fds=(lock_fd,),
-        )
-        trial.status["pid"] = proc.pid
-        sweep_dir.save(trial)
         try:
-            exitcode = proc.wait()
-        except BaseException:
+            proc = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                pass_fds=(lock_fd,),
+            )
+        except OSError as err:
+            trial.status.update(state="failed", reason=f"could not start: {err}", ended=time.time())
+            sweep_dir.save(trial)
+            return trial
+        try:
+            trial.status["pid"] = proc.pid
+            sweep_dir.save(trial)
+            exitcode = None
+            while exitcode is None and not caught:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    exitcode = proc.wait(timeout=0.2)
+        except BaseException:  # e.g. a disk error while saving: no trial is left running on its own
+            _stop(proc)
+            raise
+        if exitcode is None:
             _stop(proc)
             trial.status.update(state="interrupted", ended=time.time())
             sweep_dir.save(trial)
-            raise
-    metrics_file = run_dir / "metrics.json"
-    trial.status.update(exitcode=exitcode, ended=time.time())
-    if exitcode == 0 and metrics_file.is_file():
-        trial.status["state"] = "finished"
-        trial.metrics = json.loads(metrics_file.read_text())
-    else:
-        reason = f"exit code {exitcode}" if exitcode else f"no {metrics_file}"
-        trial.status.update(state="failed", reason=reason)
-    sweep_dir.save(trial)
+            return trial  # the held signal is raised when the block ends
+        metrics_file = run_dir / "metrics.json"
+        trial.status.update(exitcode=exitcode, ended=time.time())
+        if exitcode == 0 and metrics_file.is_file():
+            trial.status["state"] = "finished"
+            trial.metrics = json.loads(metrics_file.read_text())
+        else:
+            reason = f"exit code {exitcode}" if exitcode else f"no {metrics_file}"
+            trial.status.update(state="failed", reason=reason)
+        sweep_dir.save(trial)
     return trial
 
 
@@ -219,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", help=f"sweep directory (default: {SWEEPS_ROOT}/<sweep file name>)")
     args = parser.parse_args(argv)
     sweep_dir = args.dir or SWEEPS_ROOT / Path(args.sweep_file).stem
-    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in STOP_SIGNALS}
     try:
         return run_sweep(args.sweep_file, sweep_dir, args.count)
     except (SweepFileError, SweepDirError) as err:

@@ -103,16 +103,18 @@ class SweepDir:
         """Record a newly proposed trial (state `pending`)."""
         trial = Trial(id=f"t{len(self.trials()):03d}", params=params)
         folder = self.trials_dir / trial.id
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)  # left without config.json by a kill here: reused
         _write_json(folder / "config.json", params)
         self.save(trial)
         return trial
 
     def save(self, trial: Trial) -> None:
+        """Write the trial's metrics (if any), then its status: a status never says `finished` before its
+        metrics are on disk. Each file is replaced atomically."""
         folder = self.trials_dir / trial.id
-        _write_json(folder / "status.json", trial.status)
         if trial.metrics:
             _write_json(folder / "metrics.json", trial.metrics)
+        _write_json(folder / "status.json", trial.status)
 
     def log_path(self, trial: Trial) -> Path:
         return self.trials_dir / trial.id / "log.txt"

@@ -152,3 +152,45 @@ def test_trial_orphaned_by_kill_9_keeps_the_directory_locked(tmp_path):
             time.sleep(0.2)
     else:
         pytest.fail("lock still held after the orphan ended")
+
+
+def _signal_self() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.mark.parametrize("repeats", [5, pytest.param(50, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("instant", ["first save", "before Popen", "after Popen", "pid save"])
+def test_a_signal_during_trial_start_up_leaves_the_trial_interrupted(tmp_path, monkeypatch, instant, repeats):
+    """The race a loaded CI machine hit: SIGTERM landing while the trial starts (between marking it
+    `running` and waiting on it). Provoked on purpose at each instant, `repeats` times in a row (50 in
+    the slow suite)."""
+    sweep_file = write_sweep(tmp_path, parameters={"sleep": {"value": 30}})
+    real_popen, real_save = subprocess.Popen, SweepDir.save
+
+    def popen(*args, **kwargs):
+        if instant == "before Popen":
+            _signal_self()
+        proc = real_popen(*args, **kwargs)
+        if instant == "after Popen":
+            _signal_self()
+        return proc
+
+    def save(self, trial):
+        real_save(self, trial)
+        running = trial.status.get("state") == "running"
+        if running and (instant == "first save") == ("pid" not in trial.status):
+            _signal_self()
+
+    monkeypatch.setattr(offline.subprocess, "Popen", popen)
+    if instant in ("first save", "pid save"):
+        monkeypatch.setattr(SweepDir, "save", save)
+    for repeat in range(repeats):
+        out = tmp_path / f"out{repeat}"
+        assert offline.main([str(sweep_file), "--dir", str(out)]) == 130
+        (trial,) = SweepDir(out).trials()
+        assert trial.state == "interrupted", (repeat, trial.status)
+        if "pid" in trial.status:  # started: stopped with the controller
+            with pytest.raises(ProcessLookupError):
+                os.killpg(trial.status["pid"], 0)
+        else:
+            assert instant == "before Popen"
