@@ -54,9 +54,12 @@ def _environment(values: dict[str, str]):
                 os.environ[key] = value
 
 
-def train_trial(experiment: str, overrides: list[str], run_dir: str, log_path: str) -> int:
+def train_trial(
+    experiment: str, overrides: list[str], run_dir: str, log_path: str, reraise: tuple = ()
+) -> int:
     """`aqa train EXPERIMENT OVERRIDES` in this process, one torch thread, output to `log_path`;
-    returns the exit code the subprocess would have (0 done, 2 config error, 1 any other error)."""
+    returns the exit code the subprocess would have (0 done, 2 config error, 1 any other error);
+    exceptions of the `reraise` types (the controller's interruption) propagate."""
     import torch
 
     from aqa.config import load_config
@@ -75,6 +78,8 @@ def train_trial(experiment: str, overrides: list[str], run_dir: str, log_path: s
         ):
             try:
                 train(load_config(experiment, overrides))
+            except reraise:
+                raise
             except ConfigError as err:
                 print(f"aqa train: {err}")
                 return 2
@@ -125,11 +130,12 @@ def interrupted(sweep_dir: SweepDir, trial: Trial) -> None:
     sweep_dir.save(trial)
 
 
-def run_screening_trial(sweep_dir: SweepDir, trial: Trial, command: list[str], call) -> Trial:
-    """Run one screening trial in this process; records finished/failed (or interrupted, then re-raises)."""
+def run_screening_trial(sweep_dir: SweepDir, trial: Trial, command: list[str], call, reraise=()) -> Trial:
+    """Run one screening trial in this process; records finished/failed (or interrupted: an exception of
+    the `reraise` types or a BaseException, then re-raises)."""
     run_dir, log_path = start(sweep_dir, trial, command)
     try:
-        exitcode = train_trial(*call, run_dir, log_path)
+        exitcode = train_trial(*call, run_dir, log_path, reraise)
     except BaseException:
         interrupted(sweep_dir, trial)
         raise

@@ -207,7 +207,7 @@ def run_sweep(
                 progress.update(task, description=f"{trial.id}: {_describe(trial.params)}")
                 command, call = prepare(trial)
                 if call:  # a screening trial: no subprocess start-up
-                    inprocess.run_screening_trial(directory, trial, command, call)
+                    inprocess.run_screening_trial(directory, trial, command, call, reraise=(Interrupted,))
                 else:
                     run_trial(directory, sweep, trial, lock_fd)
                 report(trial)

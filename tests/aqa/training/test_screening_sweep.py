@@ -2,6 +2,7 @@
 (two spawned workers) gives the same trials and metrics as one at a time."""
 
 import math
+import os
 
 import pytest
 import yaml
@@ -9,8 +10,6 @@ import yaml
 from aqa.sweep import offline
 from aqa.sweep.inprocess import screening_call
 from aqa.sweep.state import SweepDir
-
-pytestmark = pytest.mark.slow
 
 
 def write_sweep(tmp_path, train_overrides):
@@ -58,6 +57,7 @@ def sweep_results(tmp_path, train_overrides, jobs):
     return {(t.id, str(t.params)): t.metrics for t in trials}
 
 
+@pytest.mark.slow
 def test_jobs_two_gives_the_same_trials_and_metrics(tmp_path, train_overrides):
     one = sweep_results(tmp_path, train_overrides, 1)
     two = sweep_results(tmp_path, train_overrides, 2)
@@ -71,3 +71,24 @@ def test_jobs_two_gives_the_same_trials_and_metrics(tmp_path, train_overrides):
                 assert math.isnan(two[key][name]), name
             else:
                 assert two[key][name] == value, (key, name)
+
+
+@pytest.mark.parametrize(
+    ("error", "state", "code"),
+    [(offline.Interrupted("SIGINT"), "interrupted", 130), (RuntimeError("boom"), "failed", 1)],
+)
+def test_in_process_trial_records_interrupted_and_failed(
+    tmp_path, train_overrides, monkeypatch, error, state, code
+):
+    import aqa.training.train
+
+    def fail(cfg):
+        raise error
+
+    monkeypatch.setattr(aqa.training.train, "train", fail)
+    monkeypatch.delenv("AQA_RUN_DIR", raising=False)
+    sweep_file, _ = write_sweep(tmp_path, train_overrides)
+    assert offline.main([str(sweep_file), "--dir", str(tmp_path / "out"), "--count", "1"]) == code
+    trial = SweepDir(tmp_path / "out").trials()[0]
+    assert trial.state == state and trial.status["in_process"]
+    assert "AQA_RUN_DIR" not in os.environ  # restored
