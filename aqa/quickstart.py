@@ -1,7 +1,8 @@
 """`aqa quickstart`: which domain definer helps which MOS aspect, on the generated corpus, in one command.
 
-`aqa quickstart [--dir DIR] [--seeds N] [--definers a,b] [key=value ...]` generates the corpus, runs the
-offline grid `sweeps/quickstart_grid.yaml` (every definer x seed), then `aqa select` under the default
+`aqa quickstart [--dir DIR] [--seeds N] [--definers a,b] [--jobs N] [--waveform] [key=value ...]` generates
+the corpus, runs the offline grid `sweeps/quickstart_grid.yaml` (every definer x seed; screening trials on the
+frozen encoder's layer cache unless --waveform), then `aqa select` under the default
 protocol `within`: one table per protocol (within, heldout, pooled, oracle) with the source-lookup
 shortcut row, per-aspect paired comparisons against ERM and the random control over seeds, the domain
 probe against its floors, and `selection.md`, `selection.png`, `selection.yaml` in DIR/sweep/.
@@ -19,6 +20,7 @@ from aqa.sweep.command import load_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 GRID = REPO / "sweeps" / "quickstart_grid.yaml"
+SCREENING = ("model.encoder.mode=cached",)  # the quickstart's trials unless --waveform
 
 
 def quickstart_sweep(
@@ -51,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", type=int, help="seeds per definer (default: the sweep file's)")
     parser.add_argument("--definers", help="comma-separated definer names (default: all in the sweep file)")
+    parser.add_argument(
+        "--waveform",
+        action="store_true",
+        help="end-to-end trials on the waveform (the experiment's LoRA encoder) instead of screening trials",
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="screening trials at once (default 1)")
     parser.add_argument("overrides", nargs="*", help="key=value overrides for every trial")
     args = parser.parse_args(argv)
     from aqa.config import load_config
@@ -62,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.dir)
     definers = args.definers.split(",") if args.definers else None
     # trials write no W&B runs unless asked (logger.wandb=true): 18 offline W&B runs only cost time here
-    overrides = ["logger.wandb=false", *args.overrides]
+    # screening by default: the per-aspect model on the frozen encoder's layer cache, in-process trials
+    # (docs/screening.md); the experiment's LoRA settings are LoraConfig's defaults, which screening accepts
+    screening = [] if args.waveform else list(SCREENING)
+    overrides = ["logger.wandb=false", *screening, *args.overrides]
     sweep = quickstart_sweep(load_sweep(GRID), args.seeds, definers, overrides)
     out.mkdir(parents=True, exist_ok=True)
     sweep_file = out / "quickstart_grid.yaml"
@@ -72,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     console.rule("1. generated corpus")
     console.print(f"manifest: {ensure_corpus(load_config(experiment, overrides).data.corpus)}")
     console.rule("2. every definer x seed (offline sweep)")
-    if run_sweep(sweep_file, out / "sweep", console=console) != 0:
+    if run_sweep(sweep_file, out / "sweep", console=console, jobs=args.jobs) != 0:
         return 1
     console.rule("3. definer per aspect: every protocol, paired against ERM (validation only)")
     select(str(out / "sweep"), console=console)

@@ -1,7 +1,8 @@
 """`aqa sweep SWEEP.yaml [--count N] [--dir DIR]`: run a W&B sweep file offline with W&B's own sweep engine.
 
 Each trial runs the sweep's `command` as a subprocess with `WANDB_MODE=offline` and
-`AQA_RUN_DIR=<dir>/runs/<trial>`; its `metrics.json` is the trial's result. Interrupted sweeps resume:
+`AQA_RUN_DIR=<dir>/runs/<trial>` (a screening trial, `aqa train ... model.encoder.mode=cached`, runs in this
+process instead, or with `--jobs N` in N worker processes: aqa/sweep/inprocess.py); its `metrics.json` is the trial's result. Interrupted sweeps resume:
 finished and failed trials are kept, an interrupted trial is rerun from scratch, then the engine
 proposes the next ones.
 """
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     import sweeps
 
 from aqa.config.train import SWEEPS_ROOT
+from aqa.sweep import inprocess
 from aqa.sweep.command import SweepFileError, build_command, load_sweep, plain
 from aqa.sweep.state import TERMINAL, SweepDir, SweepDirError, Trial
 
@@ -201,8 +203,11 @@ def summary_table(trials: list[Trial], metric: str | None) -> Table:
     return table
 
 
-def run_sweep(sweep_file: str | Path, sweep_dir: str | Path, count: int | None = None, console=None) -> int:
-    """Run (or resume) the sweep until `count` trials exist (default: `run_cap`; grids: until exhausted)."""
+def run_sweep(
+    sweep_file: str | Path, sweep_dir: str | Path, count: int | None = None, console=None, jobs: int = 1
+) -> int:
+    """Run (or resume) the sweep until `count` trials exist (default: `run_cap`; grids: until exhausted);
+    up to `jobs` screening trials at once."""
     console = console or Console()
     sweep = load_sweep(sweep_file)
     limit = count or sweep.get("run_cap")
@@ -229,20 +234,51 @@ def run_sweep(sweep_file: str | Path, sweep_dir: str | Path, count: int | None =
                 "trials", total=total, completed=sum(t.state in TERMINAL for t in trials)
             )
 
-            def run(trial: Trial) -> None:
-                progress.update(task, description=f"{trial.id}: {_describe(trial.params)}")
-                run_trial(directory, sweep, trial, lock_fd)
+            def report(trial: Trial) -> None:
                 progress.console.print(f"{trial.id} {_result(trial, metric)}  {_describe(trial.params)}")
                 progress.advance(task)
 
-            for trial in [t for t in trials if t.state not in TERMINAL]:
-                run(trial)  # interrupted by a previous controller: same parameters, from scratch
-            while limit is None or len(trials) < limit:
+            def prepare(trial: Trial) -> tuple[list[str], tuple | None]:
+                json_file = directory.trials_dir / trial.id / "args.json"
+                command = build_command(sweep, trial.params, json_file=json_file)
+                return command, inprocess.screening_call(command)
+
+            def run(trial: Trial) -> None:
+                progress.update(task, description=f"{trial.id}: {_describe(trial.params)}")
+                command, call = prepare(trial)
+                if call:  # a screening trial: no subprocess start-up
+                    inprocess.run_screening_trial(directory, trial, command, call, reraise=(Interrupted,))
+                else:
+                    run_trial(directory, sweep, trial, lock_fd)
+                report(trial)
+
+            def next_trial() -> Trial | None:
+                if limit is not None and len(trials) >= limit:
+                    return None
                 proposal = propose(sweep, trials)
                 if not proposal:
-                    break
+                    return None
                 trials.append(directory.add(proposal[0]))
-                run(trials[-1])
+                return trials[-1]
+
+            # interrupted by a previous controller first: same parameters, from scratch
+            queue = [t for t in trials if t.state not in TERMINAL]
+            if jobs > 1:
+                inprocess.run_parallel(
+                    directory,
+                    jobs,
+                    queue,
+                    next_trial,
+                    prepare,
+                    run,
+                    report,
+                    lambda: sweep["method"] == "bayes",
+                )
+            else:
+                for trial in queue:
+                    run(trial)
+                while (trial := next_trial()) is not None:
+                    run(trial)
     finally:
         os.close(lock_fd)
     console.print(summary_table(trials, metric))
@@ -257,11 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sweep_file", help="W&B sweep YAML (e.g. sweeps/quickstart_grid.yaml)")
     parser.add_argument("--count", type=int, help="total trials in the sweep (default: run_cap; grid: all)")
     parser.add_argument("--dir", help=f"sweep directory (default: {SWEEPS_ROOT}/<sweep file name>)")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="screening trials at once (worker processes; default 1)"
+    )
     args = parser.parse_args(argv)
     sweep_dir = args.dir or SWEEPS_ROOT / Path(args.sweep_file).stem
     previous = {sig: signal.signal(sig, _raise_interrupted) for sig in STOP_SIGNALS}
     try:
-        return run_sweep(args.sweep_file, sweep_dir, args.count)
+        return run_sweep(args.sweep_file, sweep_dir, args.count, jobs=args.jobs)
     except (SweepFileError, SweepDirError) as err:
         Console(stderr=True).print(f"[red]aqa sweep:[/] {err}")
         return 2

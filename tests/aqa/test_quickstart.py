@@ -39,6 +39,7 @@ def test_quickstart_runs_sweep_and_selection(tmp_path, tiny_overrides):
     )  # the dataset labels come with three handlings: adversarial (default), conditioned, bias
     assert strategies == [("dataset", ""), ("dataset", "bias"), ("dataset", "conditioned"), ("none", "")]
     assert all(t.state == "finished" for t in trials)
+    assert all(t.status["in_process"] and "model.encoder.mode=cached" in t.status["command"] for t in trials)
     selection = yaml.safe_load((tmp_path / "sweep" / "selection.yaml").read_text())
     assert selection and {s["definer"]["name"] for s in selection.values()} <= {"none", "dataset"}
     table = (tmp_path / "sweep" / "selection.md").read_text()
