@@ -50,6 +50,24 @@ def features_cache_path(
     return Path(os.path.expanduser(settings.embeddings.cache_dir)) / f"{identity['features']}-{key}.npz"
 
 
+def _stored_identity(path: Path) -> dict | None:
+    """The identity written beside a cache file (None for files written before it was kept)."""
+    meta = path.with_suffix(".json")
+    return json.loads(meta.read_text()) if meta.is_file() else None
+
+
+def check_same_encoder(path: Path, stored: dict | None, expected: dict) -> None:
+    """A cache built from another encoder is never read: refused, naming both (ConfigError: exit 2)."""
+    if stored is None or stored.get("encoder") == expected.get("encoder"):
+        return
+    from aqa.config.load import ConfigError
+
+    raise ConfigError(
+        f"feature cache {path} was built from encoder {stored.get('encoder')} but this run uses encoder "
+        f"{expected.get('encoder')}; delete the file (or point domain.embeddings.cache_dir elsewhere)"
+    )
+
+
 def compute_features(
     settings: FeatureSettings, table: pd.DataFrame, sample_rate: int, spec: str = "encoder"
 ) -> np.ndarray:
@@ -69,9 +87,15 @@ def compute_features(
     ids = table["id"].astype(str).tolist()
     with file_lock(path.with_suffix(".lock")):
         if path.is_file():
-            log.info("features %s: cache hit %s", spec, path)
+            expected = json.loads(json.dumps(features_identity(settings, table, sample_rate, spec)))
+            stored = _stored_identity(path)
+            check_same_encoder(path, stored, expected)
             with np.load(path) as cached:  # stored in id order: any row order of the same rows hits
-                return cached["emb"][pd.Index(cached["ids"]).get_indexer(ids)]
+                index = pd.Index(cached["ids"]).get_indexer(ids)
+                if (index >= 0).all() and stored in (None, expected):
+                    log.info("features %s: cache hit %s", spec, path)
+                    return cached["emb"][index]
+            log.warning("features %s: %s does not match these rows or windows: rebuilding it", spec, path)
         window_fn = extractor_for(spec).open(settings, sample_rate)
         batches = eval_batches(settings.data, table, sample_rate)
         values = pool_windows(window_fn, batches, ids, f"features {spec}")
