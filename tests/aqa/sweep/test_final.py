@@ -92,7 +92,9 @@ def test_variants_are_parsed_and_a_missing_selection_is_reported(tmp_path):
 
 def test_final_table_has_the_probe_row_and_flags_a_model_below_its_probe(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_TRAIN_NO_SLEEP", "1")
-    sweep = _selected(tmp_path, ["none", "random", "kmeans"], {"probe": {"value": 0.35}})  # ERM 0.30-0.32, kmeans 0.4+
+    sweep = _selected(
+        tmp_path, ["none", "random", "kmeans"], {"probe": {"value": 0.35}}
+    )  # ERM 0.30-0.32, kmeans 0.4+
     console = Console(record=True, width=200)
     rows = {r[0].split(" (")[0]: r for r in final_mod.final(sweep, console=console)["PQ"]}
     assert rows["linear probe"][0] == "linear probe (encoder)" and rows["linear probe"][2] == "0.350"
