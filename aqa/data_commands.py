@@ -34,12 +34,17 @@ def validate(argv: list[str]) -> int:
         argv, "validate", "check a manifest, its audio and the domain definers; print a report"
     )
     from aqa.definers.feasibility import definer_problems
+    from aqa.metrics.monitorable import monitor_problem
     from data_modules.commands import validate_data
     from data_modules.manifest import Problem, load_table
 
     def definers() -> list:
         named = {"aspects": list(cfg.data.aspects), "train_split": cfg.data.train_split, "seed": cfg.seed}
-        problems = definer_problems(cfg.domain, load_table(cfg.data), **named)
-        return [Problem("domain_definer", m) for m in problems]
+        table = load_table(cfg.data)
+        problems = [Problem("domain_definer", m) for m in definer_problems(cfg.domain, table, **named)]
+        args = (list(cfg.data.aspects), cfg.data.val_split, cfg.metrics.min_source_clips)
+        if monitor := monitor_problem(cfg.checkpoint.monitor, table, *args):
+            problems.append(Problem("checkpoint_monitor", monitor))
+        return problems
 
     return validate_data(cfg.data, rate, Console(), more_checks=definers)

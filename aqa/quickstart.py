@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     console = make_console()
     out = Path(args.dir)
     definers = args.definers.split(",") if args.definers else None
-    # trials write no W&B runs unless asked (logger.wandb=true): 18 offline W&B runs only cost time here
+    # trials write no W&B runs unless asked (logger.wandb=true): an offline W&B run per trial (24 in the
+    # default grid: 8 strategies x 3 seeds) only costs time here
     # screening by default: the per-aspect model on the frozen encoder's layer cache, in-process trials
     # (docs/screening.md); the experiment's LoRA settings are LoraConfig's defaults, which screening accepts
     screening = [] if args.waveform else list(SCREENING)

@@ -17,6 +17,7 @@ from rich.progress import Progress
 
 from aqa.deepaq.mapping import apply_mapping
 from aqa.metrics.rows import EvalRows, combine_windows
+from data_modules.manifest.inputs import AUDIO_SUFFIXES, input_table
 
 MAPPING_KEY = "aqa_deepaq_mapping"  # checkpoint entry: {"cubic": {...}, "mlp": {...}} (plain lists)
 
@@ -24,7 +25,6 @@ MAPPING_KEY = "aqa_deepaq_mapping"  # checkpoint entry: {"cubic": {...}, "mlp": 
 @torch.inference_mode()
 def embed_paths(module, cfg, sample_rate: int, paths: list[str]) -> np.ndarray:
     """Unique audio paths -> (N, D) float64 embeddings (window embeddings averaged by their weights)."""
-    from aqa.training.predict import input_table  # noqa: PLC0415 (predict imports this module lazily)
     from data_modules.datamodule import AQADataModule  # noqa: PLC0415
 
     aspects = list(cfg.data.aspects)
@@ -66,8 +66,6 @@ def reference_paths(table: pd.DataFrame, column: str, manifest_dir: Path) -> lis
 
 def clean_set(references: str | Path) -> list[str]:
     """A folder of audio or a CSV/JSONL list (`path`) -> absolute paths of the clean references."""
-    from aqa.training.predict import AUDIO_SUFFIXES  # noqa: PLC0415
-
     references = Path(references)
     if references.is_dir():
         paths = sorted(str(p) for p in references.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
@@ -116,7 +114,6 @@ def stored_mappings(checkpoint: str | Path) -> dict:
 def score_rows(checkpoint, source, overrides=(), reference_column: str | None = None, references=None):
     """`aqa predict --reference-column/--references`: yields {"id", "path", "distance", "mos_<kind>"...}."""
     from aqa.training.checkpoint import load_checkpoint  # noqa: PLC0415
-    from aqa.training.predict import input_table  # noqa: PLC0415
 
     module, cfg, sample_rate = load_checkpoint(checkpoint, list(overrides))
     table = input_table(source)

@@ -11,15 +11,11 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from aqa.training.devices import DEVICES, PRECISIONS
 from data_modules.atomic import atomic_path
 
-if TYPE_CHECKING:  # pandas/torch are imported where they are used: `aqa predict --help` stays fast
-    import pandas as pd
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3"}
+# pandas/torch are imported where they are used: `aqa predict --help` stays fast
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
 
@@ -49,32 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def input_table(source: str | Path) -> pd.DataFrame:
-    """The inputs (id, path, optional start/end, ...) from a CSV/JSONL list (ids kept as written) or a
-    folder of audio (id = path relative to the folder, sorted)."""
-    import pandas as pd
-
-    from data_modules.manifest.columns import ID, PATH
-    from data_modules.manifest.readers import read_audio_list
-
-    source = Path(source)
-    if source.is_dir():
-        paths = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-        if not paths:
-            raise FileNotFoundError(f"no audio files ({', '.join(sorted(AUDIO_SUFFIXES))}) under {source}")
-        return pd.DataFrame({ID: [str(p.relative_to(source)) for p in paths], PATH: [str(p) for p in paths]})
-    if source.suffix.lower() not in (".jsonl", ".csv"):
-        raise ValueError(f"input must be a .jsonl/.csv list or a folder of audio, got {source}")
-    table = read_audio_list(source)
-    duplicated = table[ID][table[ID].duplicated()]
-    if len(duplicated):
-        raise ValueError(
-            f"{source}: duplicate ids {duplicated.tolist()[:5]} (rows without an `id` use their path: "
-            "add an `id` column to score several segments of one file)"
-        )
-    return table
-
-
 def predict(
     checkpoint: str | Path,
     source: str | Path,
@@ -89,6 +59,7 @@ def predict(
     from rich.progress import Progress
 
     from aqa.training.predictor import Predictor, clips_from_table
+    from data_modules.manifest.inputs import input_table
 
     overrides = list(overrides) + ([f"data.eval_batch_size={batch_size}"] if batch_size else [])
     table = input_table(source)

@@ -159,8 +159,9 @@ class Predictor:
 
     @torch.inference_mode()
     def _score(self, wavs: list[np.ndarray], ids: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        """(C, A) clip scores: windows of equal length batched together (no padding), length-weighted mean;
-        and (C, A) predicted spread (root of the weighted mean window variance) or None."""
+        """(C, A) clip scores: windows of similar length batched together (padded to the longest; the model
+        masks the padding), length-weighted mean; and (C, A) predicted spread (root of the weighted mean
+        window variance) or None."""
         if not wavs:
             return np.zeros((0, len(self.aspects))), None
         clips = Clips.from_table(pd.DataFrame({ID: ids, PATH: ""}), self.aspects)  # targets NaN, domains -1

@@ -27,6 +27,7 @@ def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
     drops unusable clips first, so a source whose train clips were all skipped counts no domain."""
     from aqa.definers.labels import fit_domain_labels  # noqa: PLC0415 (heavy: sklearn)
     from aqa.features import FeatureSettings
+    from aqa.metrics.monitorable import require_monitor
     from data_modules.datamodule import AQADataModule, require_splits
     from data_modules.manifest import load_table
     from data_modules.manifest.columns import attach_domains
@@ -39,6 +40,7 @@ def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
     require_splits(table, [cfg.data.train_split, cfg.data.val_split])  # before any model is built
     datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
     datamodule.setup()  # checks every clip once (cached) and drops the unusable ones
+    require_monitor(cfg, datamodule.table)  # a NaN checkpoint monitor: refused before any model is built
     domains = fit_domain_labels(
         cfg.domain,
         datamodule.table,

@@ -18,11 +18,12 @@ SR = 16000
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
-    """A valid manifest of 12 clips (8 train, 2 val, 2 test); each case breaks one thing in a copy."""
+    """A valid manifest of 20 clips (8 train, 10 val: 5 per source as the default monitor needs, 2 test); each
+    case breaks one thing in a copy."""
     folder = tmp_path_factory.mktemp("cli-errors")
     rng = np.random.default_rng(0)
     rows = []
-    for i, split in enumerate(["train"] * 8 + ["val"] * 2 + ["test"] * 2):
+    for i, split in enumerate(["train"] * 8 + ["val"] * 10 + ["test"] * 2):
         sf.write(folder / f"c{i}.wav", (0.1 * rng.standard_normal(SR)).astype(np.float32), SR)
         rows.append(
             {"id": f"c{i}", "path": f"c{i}.wav", "split": split, "PQ": 1 + i % 9, "dataset": f"d{i % 2}"}
@@ -166,3 +167,34 @@ def test_help_of_every_command_imports_no_torch():
         out = subprocess.run([sys.executable, "-c", script, name], capture_output=True, text=True, env=env)
         assert "usage: aqa" in out.stdout, (name, out.stdout[-500:], out.stderr[-2000:])
         assert "HEAVY []" in out.stdout, (name, out.stdout[-300:])
+
+
+def _few_val_clips(table: pd.DataFrame) -> pd.DataFrame:
+    """4 val clips over 2 sources: below metrics.min_source_clips (5), the default monitor is NaN."""
+    t = table.copy()
+    val = t.index[t["split"] == "val"]
+    t.loc[val[4:], "split"] = "train"
+    assert (t["split"] == "val").sum() == 4 and t.loc[t["split"] == "val", "dataset"].nunique() == 2
+    return t
+
+
+def test_train_refuses_a_nan_monitor(manifest, tiny_overrides, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("AQA_DEBUG", raising=False)
+    folder, table = manifest
+    exp = _experiment(folder, _few_val_clips(table), "few-val")
+    rc = main(["train", exp, *tiny_overrides, "trainer.max_epochs=1", f"run.dir={tmp_path}/run"])
+    err = capsys.readouterr().err
+    assert rc == USER_ERROR_EXIT and "Traceback" not in err, err
+    for words in ("val/mean/within_srcc", "min_source_clips", "more validation clips", "checkpoint.monitor="):
+        assert words in err, err
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_validate_reports_a_nan_monitor(manifest, tiny_overrides, capsys):
+    folder, table = manifest
+    exp = _experiment(folder, _few_val_clips(table), "few-val-validate")
+    rc = main(["validate", exp, *tiny_overrides])
+    out = capsys.readouterr().out
+    assert rc != 0 and "no problems found" not in out and "checkpoint_monitor" in out, out
+    rc = main(["validate", exp, *tiny_overrides, "checkpoint.monitor=val/mean/utt_srcc"])
+    assert rc == 0, capsys.readouterr().out

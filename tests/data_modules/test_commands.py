@@ -24,7 +24,9 @@ def experiment(tmp_path, clips, tiny_overrides):
     table.to_csv(tmp_path / "m.csv", index=False)
     path = tmp_path / "exp.yaml"
     path.write_text(yaml.safe_dump({"data": {"manifest": str(tmp_path / "m.csv"), "aspects": ["PQ", "CE"]}}))
-    return path, table, [*tiny_overrides, f"data.cache_dir={tmp_path}/cache"]
+    # 2 val clips rank nothing within a source: a monitor they can compute (else validate reports the monitor)
+    monitor = "checkpoint.monitor=val/mean/utt_mse"
+    return path, table, [*tiny_overrides, f"data.cache_dir={tmp_path}/cache", monitor]
 
 
 def test_validate_clean_manifest(experiment, capsys):

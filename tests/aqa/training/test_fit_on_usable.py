@@ -27,6 +27,7 @@ def test_a_source_whose_train_clips_are_all_skipped_counts_no_domain(tmp_path, t
             "data.max_skip_fraction=0.5",
             "domain.definer=dataset",
             "domain.class_weights=true",
+            "metrics.min_source_clips=3",  # the 9 val clips: 3 per source (else the monitor is refused)
         ],
     )
     datamodule, domains, (mean, std) = fit_on_usable(

@@ -135,23 +135,22 @@ def test_resume_continues_where_it_stopped(train_overrides, tmp_path):
     assert trained["step"].min() >= steps_per_epoch
 
 
-def test_nan_monitor_still_trains_and_stops_early(train_overrides, tmp_path):
-    """No val source is big enough to rank (within_srcc NaN every epoch): training, checkpointing and early
-    stopping still work, and the run keeps a checkpoint."""
-    cfg = load_config(
-        None,
-        [
-            *train_overrides,
-            "domain.definer=none",
-            f"run.dir={tmp_path}",
-            "metrics.min_source_clips=100",
-            "checkpoint.early_stopping_patience=1",
-            "trainer.max_epochs=4",
-        ],
-    )
-    metrics = train(cfg)
-    assert metrics["val/mean/within_srcc"] != metrics["val/mean/within_srcc"]  # NaN
-    assert metrics["run/best_checkpoint"] and metrics["run/epochs"] < 4
+def test_nan_monitor_is_refused_before_any_model_is_built(train_overrides, tmp_path, monkeypatch):
+    """No val source is big enough to rank (within_srcc NaN every epoch whatever the model): ConfigError
+    naming the cause and the fixes, before the domain labels or the model are built."""
+    import aqa.definers.labels
+    from aqa.config.load import ConfigError
+
+    def never(*args, **kwargs):
+        raise AssertionError("domain labels fitted before the monitor check")
+
+    monkeypatch.setattr(aqa.definers.labels, "fit_domain_labels", never)
+    cfg = load_config(None, [*train_overrides, f"run.dir={tmp_path}", "metrics.min_source_clips=100"])
+    with pytest.raises(ConfigError) as err:
+        train(cfg)
+    message = str(err.value)
+    assert "val/mean/within_srcc" in message and "min_source_clips=100" in message
+    assert "checkpoint.monitor=" in message and "more validation clips per source" in message
 
 
 def test_run_saves_per_clip_predictions_that_reproduce_its_metrics(dat_run):
