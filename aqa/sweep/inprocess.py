@@ -10,13 +10,12 @@ depend on `--jobs`.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 import traceback
 from pathlib import Path
 
-from aqa.sweep.state import SweepDir, Trial
+from aqa.sweep.state import SweepDir, Trial, finish
 
 
 def screening_call(command: list[str]) -> tuple[str, list[str]] | None:
@@ -109,20 +108,6 @@ def start(sweep_dir: SweepDir, trial: Trial, command: list[str]) -> tuple[str, s
     trial.metrics = {}
     sweep_dir.save(trial)
     return str(run_dir), str(log_path)
-
-
-def finish(sweep_dir: SweepDir, trial: Trial, exitcode: int) -> Trial:
-    """Record finished (exit 0 and a metrics.json) or failed, as `run_trial` does."""
-    metrics_file = sweep_dir.run_dir(trial).resolve() / "metrics.json"
-    trial.status.update(exitcode=exitcode, ended=time.time())
-    if exitcode == 0 and metrics_file.is_file():
-        trial.status["state"] = "finished"
-        trial.metrics = json.loads(metrics_file.read_text())
-    else:
-        reason = f"exit code {exitcode}" if exitcode else f"no {metrics_file}"
-        trial.status.update(state="failed", reason=reason)
-    sweep_dir.save(trial)
-    return trial
 
 
 def interrupted(sweep_dir: SweepDir, trial: Trial) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
 from aqa.config.train import SWEEPS_ROOT
 from aqa.sweep import inprocess
 from aqa.sweep.command import SweepFileError, build_command, load_sweep, plain
-from aqa.sweep.state import TERMINAL, SweepDir, SweepDirError, Trial
+from aqa.sweep.state import TERMINAL, SweepDir, SweepDirError, Trial, finish
 
 KILL_GRACE_SECONDS = 10  # after SIGTERM, a trial gets this long to exit before SIGKILL
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -166,15 +165,7 @@ def run_trial(sweep_dir: SweepDir, sweep: dict, trial: Trial, lock_fd: int) -> T
             trial.status.update(state="interrupted", ended=time.time())
             sweep_dir.save(trial)
             return trial  # the held signal is raised when the block ends
-        metrics_file = run_dir / "metrics.json"
-        trial.status.update(exitcode=exitcode, ended=time.time())
-        if exitcode == 0 and metrics_file.is_file():
-            trial.status["state"] = "finished"
-            trial.metrics = json.loads(metrics_file.read_text())
-        else:
-            reason = f"exit code {exitcode}" if exitcode else f"no {metrics_file}"
-            trial.status.update(state="failed", reason=reason)
-        sweep_dir.save(trial)
+        finish(sweep_dir, trial, exitcode)
     return trial
 
 

@@ -15,6 +15,7 @@ SWEEP_DIR/
 import fcntl
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,3 +122,18 @@ class SweepDir:
 
     def run_dir(self, trial: Trial) -> Path:
         return self.runs_dir / trial.id
+
+
+def finish(sweep_dir: SweepDir, trial: Trial, exitcode: int) -> Trial:
+    """Record a trial that exited: finished (exit 0 and a metrics.json) or failed (subprocess and in-process
+    trials alike)."""
+    metrics_file = sweep_dir.run_dir(trial).resolve() / "metrics.json"
+    trial.status.update(exitcode=exitcode, ended=time.time())
+    if exitcode == 0 and metrics_file.is_file():
+        trial.status["state"] = "finished"
+        trial.metrics = json.loads(metrics_file.read_text())
+    else:
+        reason = f"exit code {exitcode}" if exitcode else f"no {metrics_file}"
+        trial.status.update(state="failed", reason=reason)
+    sweep_dir.save(trial)
+    return trial
