@@ -29,7 +29,8 @@ def features_identity(
     """Everything the features of `spec` depend on (the cache key is its hash)."""
     extractor = extractor_for(spec)
     columns = table.reindex(columns=["id", "path", "start", "end"])  # start/end: NaN = whole file
-    rows = sorted(columns.astype(str).to_numpy().tolist())  # order-free
+    # str() per value: NaN -> "nan" on pandas 2 and 3 (pandas 3's astype(str) keeps NaN), same keys on both
+    rows = sorted(columns.astype(object).map(str).to_numpy().tolist())  # order-free
     return {
         "features": extractor.name,
         **extractor.identity(settings),

@@ -16,6 +16,18 @@ class SweepFileError(UserError):
     """A sweep file that W&B's sweep engine would reject (the message lists why)."""
 
 
+def import_sweeps():
+    """W&B's sweep engine, or a UserError naming the install command (pip does not install it with aqa)."""
+    try:
+        import sweeps  # (numpy) not for `--help`
+    except ImportError as error:
+        raise UserError(
+            "W&B's sweep engine is not installed: run `pip install --no-deps sweeps==0.3.0` "
+            "(--no-deps: it declares numpy<2 but runs on numpy 2; its dependencies come with aqa)"
+        ) from error
+    return sweeps
+
+
 def load_sweep(path: str | Path) -> dict:
     """Read a sweep YAML and validate it with W&B's sweep engine; returns the plain dict."""
     path = Path(path)
@@ -24,8 +36,7 @@ def load_sweep(path: str | Path) -> dict:
     config = yaml.safe_load(path.read_text())
     if not isinstance(config, dict):
         raise SweepFileError(f"{path}: a sweep file must be a YAML mapping")
-    import sweeps  # (numpy) not for `--help`
-
+    sweeps = import_sweeps()
     problems = sweeps.schema_violations_from_proposed_config(config)
     if problems:
         raise SweepFileError(f"{path}: " + "; ".join(problems))

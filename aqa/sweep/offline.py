@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 from aqa.config.train import SWEEPS_ROOT
 from aqa.sweep import inprocess
-from aqa.sweep.command import SweepFileError, build_command, load_sweep, plain
+from aqa.sweep.command import SweepFileError, build_command, import_sweeps, load_sweep, plain
 from aqa.sweep.state import TERMINAL, SweepDir, SweepDirError, Trial, finish
 
 KILL_GRACE_SECONDS = 10  # after SIGTERM, a trial gets this long to exit before SIGKILL
@@ -48,9 +48,7 @@ def _raise_interrupted(signum, frame):
 
 def to_sweep_run(trial: Trial) -> sweeps.SweepRun:
     """A trial as the engine sees a W&B run (config values wrapped as `{"value": ...}`)."""
-    import sweeps  # (numpy) not for `--help`
-
-    return sweeps.SweepRun(
+    return import_sweeps().SweepRun(
         name=trial.id,
         state=trial.state if trial.state in TERMINAL else "pending",
         config={key: {"value": value} for key, value in trial.params.items()},
@@ -60,9 +58,7 @@ def to_sweep_run(trial: Trial) -> sweeps.SweepRun:
 
 def propose(sweep: dict, trials: list[Trial], n: int = 1) -> list[dict]:
     """Up to `n` new parameter sets from the engine (fewer when a grid is exhausted)."""
-    import sweeps
-
-    runs = sweeps.next_runs(sweep, [to_sweep_run(t) for t in trials], validate=True, n=n)
+    runs = import_sweeps().next_runs(sweep, [to_sweep_run(t) for t in trials], validate=True, n=n)
     return [{k: plain(v["value"]) for k, v in run.config.items()} for run in runs if run is not None]
 
 

@@ -241,7 +241,7 @@ def test_add_columns_aligns_by_id(make_cfg, make_table):
     subset.loc[subset.index[0], "id"] = "not-in-labels"
     with_columns = out.add_columns(subset)
     assert with_columns["domain_PQ"].dtype == np.int64
-    expected = subset["dataset"].map({"tta": 0, "ttm": 1, "tts": 2}).to_numpy()
+    expected = subset["dataset"].map({"tta": 0, "ttm": 1, "tts": 2}).to_numpy(copy=True)
     expected[0] = -1
     assert with_columns["domain_PQ"].tolist() == expected.tolist()
 
