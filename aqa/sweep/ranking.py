@@ -226,7 +226,11 @@ def _frame_metric(kind: str, frame, aspect: str, counts: np.ndarray, min_clips: 
     pred, target, sources = pred[keep], target[keep], frame["dataset"].to_numpy()[keep]
 
     def srcc(at: np.ndarray) -> np.ndarray:
-        key = (aspect, pos[at].tobytes())
+        key = (
+            aspect,
+            pos[at].tobytes(),
+            target[at].tobytes(),
+        )  # targets too: runs may rate clips differently
         if key not in cache:
             cache[key] = stats.midranks(target[at], counts[:, at])
         return stats.srcc(pred[at], cache[key], counts[:, at])

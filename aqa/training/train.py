@@ -35,7 +35,9 @@ def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
     aspects = list(cfg.data.aspects)
     neutral = list(cfg.data.neutral_splits)  # rated in one neutral test: domain -1 there (every aspect)
     if cfg.data.train_split in neutral:
-        raise ValueError(f"data.neutral_splits {neutral} names the train split {cfg.data.train_split!r}")
+        from aqa.config.load import ConfigError
+
+        raise ConfigError(f"data.neutral_splits {neutral} names the train split {cfg.data.train_split!r}")
     table = load_table(cfg.data)
     require_splits(table, [cfg.data.train_split, cfg.data.val_split])  # before any model is built
     datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)

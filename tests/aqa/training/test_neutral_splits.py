@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from aqa.config import load_config
+from aqa.config.load import ConfigError
 from aqa.model.module import AQAModule
 from aqa.model.sections import module_sections
 from aqa.training.train import fit_on_usable
@@ -69,7 +70,7 @@ def test_a_bias_model_on_a_neutral_split_predicts_as_with_unknown_labels(tiny_ov
 
 def test_training_refuses_a_neutral_train_split(tiny_overrides, tmp_path):
     cfg = load_config(None, [*tiny_overrides, "data.neutral_splits=[train]", f"run.dir={tmp_path}"])
-    with pytest.raises(ValueError, match="names the train split"):
+    with pytest.raises(ConfigError, match="names the train split"):
         fit_on_usable(cfg, tmp_path, 24000)
 
 
