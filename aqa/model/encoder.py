@@ -10,10 +10,11 @@ import torch
 from omegaconf import OmegaConf
 from safetensors.torch import save_file
 from torch import nn
-from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
+from transformers import HubertModel, Wav2Vec2FeatureExtractor
 
 from aqa.config.model import EncoderConfig, TinyEncoderConfig
 from aqa.model.masked_norm import install_masked_group_norm
+from aqa.pretrain.architecture import small_mert_config
 from aqa.pretrain.default import ensure_pretrained_tiny, pretrained_identity
 from data_modules.atomic import atomic_path
 
@@ -36,17 +37,7 @@ def write_tiny_checkpoint(directory: str | Path, tiny: TinyEncoderConfig | None 
     directory = Path(directory)
     if (directory / "config.json").is_file():
         return directory
-    config = HubertConfig(
-        hidden_size=tiny.hidden_size,
-        num_hidden_layers=tiny.num_hidden_layers,
-        num_attention_heads=tiny.num_attention_heads,
-        intermediate_size=tiny.intermediate_size,
-        conv_dim=(tiny.conv_dim,) * 7,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        layerdrop=0.0,
-        mask_time_prob=0.0,
-    )
+    config = small_mert_config(tiny, mask_time_prob=0.0)
     with torch.random.fork_rng():
         torch.manual_seed(tiny.seed)
         model = HubertModel(config)

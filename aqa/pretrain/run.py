@@ -15,6 +15,7 @@ from safetensors.torch import save_file
 from torch import nn
 from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
 
+from aqa.pretrain.architecture import small_mert_config
 from aqa.pretrain.data import (
     HOP,
     RECEPTIVE_FIELD,
@@ -49,17 +50,9 @@ class Pretrainer(nn.Module):
 
 def new_encoder(s: PretrainSettings) -> HubertModel:
     """A random MERT-architecture encoder of the settings' size (seeded)."""
-    config = HubertConfig(
-        hidden_size=s.hidden_size,
-        num_hidden_layers=s.num_hidden_layers,
-        num_attention_heads=s.num_attention_heads,
-        intermediate_size=s.intermediate_size,
-        conv_dim=(s.conv_dim,) * 7,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        layerdrop=0.0,
-        mask_time_prob=0.05,  # MERT's value; it makes HubertModel hold the mask embedding
-    )
+    config = small_mert_config(
+        s, mask_time_prob=0.05
+    )  # MERT's value; it makes HubertModel hold the mask embedding
     torch.manual_seed(s.seed)
     return HubertModel(config)
 
