@@ -7,6 +7,7 @@ import math
 
 import lightning as L
 import torch
+from lightning.pytorch.trainer.states import TrainerFn
 from omegaconf import DictConfig, OmegaConf
 
 from aqa.metrics.calibration import calibration_metrics
@@ -68,6 +69,9 @@ class AQAModule(L.LightningModule):
             rebuild data settings from it); the module never reads it.
         domain_state: DomainLabels.state_dict() (the fitted definers), saved in checkpoints.
         domain_table: {"ids": [...], "labels": {aspect: [...]}}, saved in checkpoints.
+        collect_features: the final evaluation (trainer.validate/test after fit, not the validation
+            epochs inside it) keeps each clip's pooled features (A, D) in `eval_clips` for the domain
+            probe; not saved in checkpoints.
     """
 
     def __init__(
@@ -86,10 +90,11 @@ class AQAModule(L.LightningModule):
         record: dict | None = None,
         domain_state: dict | None = None,
         domain_table: dict | None = None,
+        collect_features: bool = False,
     ):
         super().__init__()
         # in the checkpoint (the loggers get the config once); the domain extras have their own keys
-        self.save_hyperparameters(ignore=["domain_state", "domain_table"], logger=False)
+        self.save_hyperparameters(ignore=["domain_state", "domain_table", "collect_features"], logger=False)
         self.model_cfg: DictConfig = OmegaConf.create(model)
         self.loss_cfg: DictConfig = OmegaConf.create(loss)
         self.optim_cfg: DictConfig = OmegaConf.create(optim)
@@ -128,7 +133,7 @@ class AQAModule(L.LightningModule):
         self._register_load_state_dict_pre_hook(self._upgrade)
         self.domain_table = domain_table
         self.domain_state = domain_state
-        self.collect_features = False  # final evaluation keeps pooled features for the domain probe
+        self.collect_features = bool(collect_features)
         self._rows: dict[str, EvalRows] = {}
         self._rnc: dict[str, list[float]] = {}  # stage -> RnC loss per evaluation batch (DeePAQ)
         self.eval_clips: dict[str, object] = {}  # stage -> per-clip frame of the last evaluation
@@ -218,7 +223,8 @@ class AQAModule(L.LightningModule):
             rnc = batch_rnc(out.features[:, 0], batch, self.aspects, self.loss_cfg, self.label_columns)
             self._rnc.setdefault(stage, []).append(float(rnc))
         rows = self._rows.setdefault(stage, EvalRows())
-        features = out.features if self.collect_features else None
+        final = self.trainer.state.fn != TrainerFn.FITTING  # trainer.validate/test, not fit's epochs
+        features = out.features if self.collect_features and final else None
         rows.add(batch, self.denormalise(out.preds), features, stds=self.stds(out))
 
     def stds(self, out: ModelOutput) -> torch.Tensor | None:
