@@ -3,6 +3,7 @@ are fitted on the training rows that actually train, and the data module is buil
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from aqa.config import load_config
 from aqa.definers.labels import fit_labels
@@ -41,6 +42,9 @@ def test_a_source_whose_train_clips_are_all_skipped_counts_no_domain(tmp_path, t
     mean, std = module.target_mean.tolist(), module.target_std.tolist()
 
     assert len(rows.skipped) == len(datamodule.skipped) == len(dead) == 12
+    assert datamodule.table is labelled.table  # built complete: no setup() needed, nothing set later
+    with pytest.raises(ValueError, match="same rows"):
+        rows.with_table(rows.table.iloc[::-1])  # labels go with the rows they were fitted on
     assert domains.num_domains == {a: 2 for a in cfg.data.aspects}
     assert domains.names["PQ"] == ["source0", "source1"]
     assert all(len(w) == 2 for w in domains.class_weights.values())
