@@ -4,7 +4,7 @@ import numpy as np
 
 from aqa.metrics.memo import Memo, array_key
 
-_MEMO = Memo()  # the target-floor probes see the same targets and labels in every trial of a sweep
+_MEMO = Memo(1024)  # the target-floor probes see the same targets and labels in every trial of a sweep
 
 
 def domain_probe(features: np.ndarray, labels: np.ndarray, folds: int = 5, seed: int = 0) -> dict[str, float]:

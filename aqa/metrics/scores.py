@@ -53,7 +53,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
 
 
-_MEMO = Memo()  # the reference rows score the same clips with the same predictions in every trial
+_MEMO = Memo(256)  # the reference rows score the same clips with the same predictions in every trial
 
 
 def split_metrics(
