@@ -347,6 +347,27 @@ class AQAModule(L.LightningModule):
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
+    def aspect_parameters(self) -> dict[str, list[torch.nn.Parameter]]:
+        """{aspect: its own trainable parameters} (pools, projections, heads, handlings of the aspect
+        model, keyed `<kind>.<ASPECT>.`); under screening (cached) these are all the trainable ones."""
+        out: dict[str, list[torch.nn.Parameter]] = {a: [] for a in self.aspects}
+        for name, p in self.aspect_model.named_parameters():
+            parts = name.split(".")
+            if p.requires_grad and len(parts) > 1 and parts[1] in out:
+                out[parts[1]].append(p)
+        return out
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
+        """Screening (cached): `norm` clipping per aspect, on each aspect's own parameters, so that no
+        aspect's gradient scales another's (measured = deployed, docs/measured_deployed.md); else
+        Lightning's global clipping."""
+        if not (self.cached and gradient_clip_val and gradient_clip_algorithm in (None, "norm")):
+            return super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+        for params in self.aspect_parameters().values():
+            if params:
+                torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
+        return None
+
     def save_adapters(self, directory) -> None:
         """peft adapters (lora mode only; separate capacity: one folder per aspect)."""
         if self.model_cfg.encoder.mode != "lora":

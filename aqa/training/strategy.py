@@ -12,6 +12,17 @@ group trials on it instead of re-parsing sweep keys. The one owner of the `strat
 KEYS = ("definer", "k", "handling", "lambda", "weight")
 
 
+def strategy_key(aspect: str, key: str) -> str:
+    """`strategy/<A>/<key>` (key one of KEYS)."""
+    return f"strategy/{aspect}/{key}"
+
+
+def read_strategy(metrics: dict, aspect: str) -> dict | None:
+    """{key: value} of `aspect`'s resolved strategy in a run's flat metrics; None when the run wrote none."""
+    found = {k: metrics[strategy_key(aspect, k)] for k in KEYS if strategy_key(aspect, k) in metrics}
+    return found or None
+
+
 def definer_label(definer: dict) -> str:
     """A DefinerConfig's fields -> `name` or `name:<features|columns>`."""
     name = definer.get("name", "none")
@@ -30,11 +41,12 @@ def strategy_metrics(aspects: list[str], domains, settings: dict) -> dict:
         handled = k >= 2
         setting = settings[a]
         adversarial = handled and setting.adversarial
-        out |= {
-            f"strategy/{a}/definer": definer_label(domains.definers.get(a, {})),
-            f"strategy/{a}/k": k,
-            f"strategy/{a}/handling": setting.domain_handling if handled else "none",
-            f"strategy/{a}/lambda": setting.lambda_max if adversarial else 0.0,
-            f"strategy/{a}/weight": setting.weight if adversarial else 0.0,
+        values = {
+            "definer": definer_label(domains.definers.get(a, {})),
+            "k": k,
+            "handling": setting.domain_handling if handled else "none",
+            "lambda": setting.lambda_max if adversarial else 0.0,
+            "weight": setting.weight if adversarial else 0.0,
         }
+        out |= {strategy_key(a, key): value for key, value in values.items()}
     return out
