@@ -67,6 +67,7 @@ def select(
     from aqa.sweep.records import offline_records, online_records
     from aqa.sweep.report import (
         heatmap,
+        kept_notes,
         markdown,
         power_lines,
         probe_notes,
@@ -130,6 +131,8 @@ def select(
     for line in shortcut_notes(by_protocol):
         console.print(f"[yellow]{line}[/]")
     for line in probe_notes(rankings):
+        console.print(f"[yellow]warning: {line}[/]")
+    for line in kept_notes(rankings):
         console.print(f"[yellow]warning: {line}[/]")
     console.print(note)
     for file in ("selection.yaml", "selection.md", "selection.png"):

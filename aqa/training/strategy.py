@@ -7,6 +7,9 @@ group trials on it instead of re-parsing sweep keys. The one owner of the `strat
     strategy/<A>/handling  the domain handling in use (aqa.model.handling.registry), `none` when K < 2
     strategy/<A>/lambda    the adversary's final GRL strength (0 when not adversarial)
     strategy/<A>/weight    the adversary's loss weight (0 when not adversarial)
+    strategy/<A>/lambda_kept  the GRL strength at the kept checkpoint's step (0: the kept model never
+                           trained against its adversary, e.g. kept before the warm-up ended; not a
+                           grouping key)
 """
 
 KEYS = ("definer", "k", "handling", "lambda", "weight")
@@ -31,6 +34,28 @@ def definer_label(definer: dict) -> str:
     if name == "metadata":
         return f"{name}:{'+'.join(definer.get('columns') or [])}"
     return name
+
+
+KEPT_LAMBDA = "lambda_kept"
+
+
+def kept_lambda_key(aspect: str) -> str:
+    return strategy_key(aspect, KEPT_LAMBDA)
+
+
+def kept_lambdas(aspects: list[str], domains, settings: dict, adversary, progress: float) -> dict:
+    """{`strategy/<A>/lambda_kept`: the GRL strength each adversarial aspect trained with at `progress`
+    (the kept checkpoint's step / all steps), by the module's schedule (warm-up, then the DANN ramp)}."""
+    from aqa.model.grl import after_warmup, grl_lambda  # noqa: PLC0415 (torch: not for the report tables)
+
+    p = after_warmup(progress, adversary.warmup_fraction)
+    out = {}
+    for a in aspects:
+        adversarial = int(domains.num_domains.get(a, 0)) >= 2 and settings[a].adversarial
+        out[kept_lambda_key(a)] = (
+            grl_lambda(p, settings[a].lambda_max, settings[a].gamma) if adversarial else 0.0
+        )
+    return out
 
 
 def strategy_metrics(aspects: list[str], domains, settings: dict) -> dict:

@@ -82,6 +82,7 @@ def _train(cfg) -> dict:
     best_path = fit(cfg, trainer, module, data, rows.table, domains, run_dir)
     evaluation = evaluate_best(trainer, module, data, best_path)
     metrics = run_metrics(cfg, rows, domains, module, evaluation, sample_rate)
+    metrics |= kept_strength(cfg, domains, module, best_path, trainer.estimated_stepping_batches)
     metrics |= best.best | {
         "run/global_step": int(trainer.global_step),
         "run/epochs": int(trainer.current_epoch),
@@ -234,6 +235,22 @@ def run_metrics(cfg, rows, domains, module, evaluation, sample_rate: int) -> dic
     if clips.get("val") is not None:
         metrics |= probe_metrics(clips["val"], table, aspects, domains.names, seed=cfg.seed)
     return metrics
+
+
+def kept_strength(cfg, domains, module, best_path: str | None, total_steps: int) -> dict:
+    """`strategy/<A>/lambda_kept`: each adversary's GRL strength at the kept checkpoint's step (a model kept
+    before the adversary's warm-up ended measured ERM, whatever its strategy says)."""
+    import torch
+
+    from aqa.training.strategy import kept_lambdas
+
+    if not best_path:
+        return {}
+    step = torch.load(best_path, map_location="cpu", weights_only=True)["global_step"]
+    progress = step / max(1, total_steps)
+    return kept_lambdas(
+        list(cfg.data.aspects), domains, module.aspect_model.settings, cfg.model.adversary, progress
+    )
 
 
 def write(trainer, module, metrics: dict, clips: dict, run_dir: Path, cfg) -> None:
