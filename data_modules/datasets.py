@@ -99,10 +99,16 @@ def _ratings(table: pd.DataFrame, aspects: list[str]) -> np.ndarray | None:
     out = np.full((len(table), len(aspects), width), np.nan, np.float32)
     for j, col in enumerate(lists):
         for i, r in enumerate(col):
-            out[i, j, : len(r)] = pd.to_numeric(pd.Series(r, dtype=object), errors="coerce").to_numpy(
-                np.float32
-            )
+            out[i, j, : len(r)] = _numbers(r)
     return out
+
+
+def _numbers(values: list) -> np.ndarray:
+    """A list of ratings -> float32, as `pd.to_numeric(errors="coerce")` converts it; plain int or float lists
+    (the common case) without the per-list pandas Series (which cost about a second per table)."""
+    if all(type(v) is float or type(v) is int for v in values):
+        return np.asarray(values).astype(np.float32)  # int64 (all int) or float64, as to_numeric gives
+    return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(np.float32)
 
 
 def _seconds(table: pd.DataFrame, col: str) -> np.ndarray:

@@ -11,6 +11,7 @@ from scipy import stats
 
 from aqa.metrics.constant import is_constant
 from aqa.metrics.memo import Memo, frame_key
+from aqa.metrics.spearman import spearman_rho
 from aqa.metrics.within import within_source_srcc
 from data_modules.manifest.columns import domain_column
 
@@ -34,7 +35,7 @@ def pair_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out["lcc"] = float(stats.pearsonr(pred, target)[0])
-        out["srcc"] = float(stats.spearmanr(pred, target)[0])
+        out["srcc"] = spearman_rho(pred, target)
         out["ktau"] = float(stats.kendalltau(pred, target)[0])
     return out
 
@@ -42,11 +43,7 @@ def pair_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
 def spearman(pred: np.ndarray, target: np.ndarray) -> float:
     """(N,), (N,) -> pair_metrics(pred, target)["srcc"], without the other three."""
     pred, target, ranks = _rated(pred, target)
-    if not ranks:
-        return math.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(stats.spearmanr(pred, target)[0])
+    return spearman_rho(pred, target) if ranks else math.nan
 
 
 def _slug(name: str) -> str:

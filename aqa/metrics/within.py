@@ -5,13 +5,12 @@ every source and gets 0. Keys: `stage/ASPECT/within_srcc`, `stage/ASPECT/within_
 """
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from aqa.metrics.constant import is_constant
+from aqa.metrics.spearman import spearman_rho
 
 
 def within_source_srcc(
@@ -32,9 +31,7 @@ def within_source_srcc(
         if is_constant(p):
             srcc = 0.0
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                srcc = float(stats.spearmanr(p, t)[0])
+            srcc = spearman_rho(p, t)
         total += len(part) * srcc
         weight += len(part)
         used += 1

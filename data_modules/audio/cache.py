@@ -18,6 +18,7 @@ from data_modules.audio.decode import check_waveform, decode
 from data_modules.audio.errors import AudioError
 
 VERSION = 1  # bump when decoding changes, so old entries are not reused
+_LENGTHS: dict[tuple[str, str], int] = {}  # (cache dir, key) -> samples of a good clip, this process
 
 
 class AudioCache:
@@ -65,8 +66,15 @@ class AudioCache:
         return wav
 
     def length(self, path: str, start: float = math.nan, end: float = math.nan) -> int:
-        """Samples at the cache's rate, checking (and caching) the clip on first use."""
-        return int(self.load(path, start, end, mmap=True).shape[0])
+        """Samples at the cache's rate, checking (and caching) the clip on first use. A good clip's length is
+        remembered in this process under its cache key (file identity, segment, rate: the entry's bytes never
+        change), so a later check of an unchanged file only stats it (in-process sweeps check every trial)."""
+        if self.dir is None:
+            return int(self.load(path, start, end, mmap=True).shape[0])
+        memo = (str(self.dir), self.key(path, start, end))
+        if memo not in _LENGTHS:
+            _LENGTHS[memo] = int(self.load(path, start, end, mmap=True).shape[0])
+        return _LENGTHS[memo]
 
     def _write(self, target: Path, write) -> None:
         with atomic_path(target) as tmp, open(tmp, "wb") as f:
