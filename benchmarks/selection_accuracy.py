@@ -30,7 +30,10 @@ Scores per protocol over corpus seeds x aspects (binomial counts with a Clopper-
   seeds among ERM and the non-control candidates) minus that of the recommended candidate (ERM when
   nothing is selected); mean over corpus seeds x aspects. 0 is a perfect choice.
 - oracle gap: the oracle row's test score minus the recommended candidate's (the ceiling of the
-  screening model with no offsets in its training ratings).
+  screening model with no offsets in its training ratings);
+- planted gain and MDE: on the planted aspects, the largest mean gain over ERM (the protocol's own
+  validation metric) of a candidate of the right class, and the median minimum detectable effect of the
+  protocol's intervals: what there was to find, and what the rule could have found.
 
 Encoder: `--encoder` (default `tiny-pretrained`, pretrained on the default corpus, cached in
 ~/.cache/aqa/encoders); docs/selection_benchmark.md gives the linear-probe and ERM numbers of the
@@ -49,7 +52,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 EXPERIMENT = "experiments/known_answer.yaml"
@@ -99,6 +102,7 @@ class Verdict:
     scores: dict  # {stage: {candidate label: mean test score over seeds}} (ERM and non-control candidates)
     oracle: dict  # {stage: the oracle row's mean test score}
     mde: float = math.nan  # the protocol's median minimum detectable effect for this aspect
+    gains: dict = field(default_factory=dict)  # {candidate label: [class, mean gain over ERM, lower bound]}
 
     @property
     def planted(self) -> bool:
@@ -114,6 +118,11 @@ class Verdict:
         if not scores or self.chosen not in scores:
             return math.nan
         return max(scores.values()) - scores[self.chosen]
+
+    @property
+    def right_gain(self) -> float:
+        """The largest mean gain over ERM (the protocol's metric) among candidates of the right class."""
+        return max((g for c, g, _ in self.gains.values() if c == self.truth), default=math.nan)
 
     def oracle_gap(self, stage: str) -> float:
         mine = self.scores.get(stage, {}).get(self.chosen, math.nan)
@@ -141,6 +150,7 @@ def summarize(verdicts: list[Verdict]) -> dict:
         "false_selection": _rate(sum(v.chosen_class != "none" for v in null), len(null)),
         "per_aspect": {},
         "mde": _mean(v.mde for v in verdicts),
+        "planted_gain": _mean(v.right_gain for v in planted),
     }
     for stage in TEST_STAGES:
         out[f"regret/{stage}"] = _mean(v.regret(stage) for v in verdicts)
@@ -182,6 +192,11 @@ def verdicts_for(rankings: dict, answers: dict, corpus: int, candidates, oracle:
                 scores,
                 oracle.get(aspect, {}),
                 ranking.mde,
+                {
+                    r.candidate.label: [answer_class(r.candidate.name), r.vs_erm.mean, r.vs_erm.lower]
+                    for r in ranking.rows
+                    if r.vs_erm is not None and not r.candidate.is_erm and not r.candidate.is_control
+                },
             )
         )
     return out
@@ -395,6 +410,7 @@ def print_tables(console, summaries: dict, resolved: dict) -> None:
         "regret mixed",
         "regret ood",
         "oracle gap mixed",
+        "planted gain",
         "MDE",
     ]:
         table.add_column(name, justify="left" if name == "protocol" else "right")
@@ -407,6 +423,7 @@ def print_tables(console, summaries: dict, resolved: dict) -> None:
             f"{s['regret/test_mixed']:.3f}",
             f"{s['regret/test_ood']:.3f}",
             f"{s['oracle_gap/test_mixed']:.3f}",
+            f"{s['planted_gain']:+.3f}",
             f"{s['mde']:.2f}",
         )
     console.print(table)

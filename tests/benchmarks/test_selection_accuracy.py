@@ -117,6 +117,9 @@ def test_verdicts_from_a_real_choice_on_synthetic_records():
     assert verdicts["PQ"].oracle_gap("test_mixed") == pytest.approx(0.7 - 0.5)
     assert verdicts["PC"].regret("test_mixed") == pytest.approx(0.0)  # every candidate scores 0.2 there
     assert set(verdicts["PQ"].scores["test_mixed"]) == {"none", "dataset", "kmeans k=3"}  # no control
+    assert verdicts["PQ"].right_gain == pytest.approx(0.3, abs=0.02)  # dataset's gain on val_mixed
+    assert verdicts["CE"].right_gain == pytest.approx(0.3, abs=0.02)  # k-means'
+    assert set(verdicts["PQ"].gains) == {"dataset", "kmeans k=3"}
 
 
 def test_trial_grid_sweeps_lambda_inside_every_adversary_candidate_but_not_erm():
