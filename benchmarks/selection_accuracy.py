@@ -11,9 +11,10 @@ DomainBed-style scoring of the selection procedure (issue 21, item 6; docs/selec
    answers.json: PQ -> dataset, CE -> clusters, PC -> none (null), CU -> none (label-shift trap)).
 2. Screening trials (`model.encoder.mode=cached`, in-process `aqa.sweep.inprocess.train_trial`, one torch
    thread each; `--jobs N` spawned workers) of every candidate of `CANDIDATES` x seed 0..S-1; each
-   non-ERM candidate once per `--lambdas` value (`model.adversary.lambda_max`, the random control too,
-   so every candidate has a control at its own strength), plus the oracle row: ERM trained on the
-   offset-free ratings (`data.corpus.oracle=true`), the same seeds.
+   adversarial candidate once per `--lambdas` value (`lambda_max` inside the definer value), the random
+   control `CONTROL` at every (handling, lambda) a candidate uses (selection pairs each candidate with the
+   control of its own strategy), plus the oracle row: ERM trained on the offset-free ratings
+   (`data.corpus.oracle=true`), the same seeds.
 3. For each protocol, `aqa.sweep.ranking.choose(records, protocol)` (the rule of `aqa select`: paired clip
    bootstrap over seeds, simultaneous bounds, must beat ERM and the random control); each aspect's
    selected candidate maps to a class by `CLASS_OF` (ERM -> none, dataset with any handling -> dataset,
@@ -59,11 +60,12 @@ EXPERIMENT = "experiments/known_answer.yaml"
 # the candidate grid, in one place: each value is merged over the experiment's domain.definer
 CANDIDATES = [
     {"name": "none"},  # ERM
-    {"name": "random", "k": 4},  # the control (as many labels as train sources)
     {"name": "dataset"},  # dataset adversary (GRL)
     {"name": "dataset", "handling": "bias"},  # per-dataset output correction
     {"name": "kmeans", "k": 3, "features": "acoustic"},  # clusters of acoustic features, adversary
 ]
+CONTROL = {"name": "random", "k": 4}  # the random control (as many labels as train sources), run at every
+# (handling, lambda) a candidate uses: selection pairs each candidate with the control of its own strategy
 # recommended definer -> answer class of answers.json (anything else: its own name, never right)
 CLASS_OF = {"none": "none", "dataset": "dataset", "kmeans": "clusters", "gmm": "clusters"}
 PROTOCOLS = ["auto", "mixed", "heldout", "within", "pooled"]  # `oracle` never chooses (choose_allowed)
@@ -203,18 +205,25 @@ def verdicts_for(rankings: dict, answers: dict, corpus: int, candidates, oracle:
 
 
 # ---- trials ----
+def definers(lambdas: list[float] | None) -> list[dict]:
+    """Every definer value of one corpus's grid: the candidates, each adversarial one once per lambda
+    (`lambda_max` inside the definer value; None: the experiment's model.adversary.lambda_max), and a
+    random control for every (handling, lambda) a candidate uses."""
+    out = []
+    for definer in CANDIDATES:
+        adversarial = definer["name"] != "none" and definer.get("handling", "adversarial").startswith(
+            "adversarial"
+        )
+        for lam in lambdas if adversarial and lambdas else [None]:
+            out.append(definer if lam is None else definer | {"lambda_max": float(lam)})
+    strategies = [{k: d[k] for k in ("handling", "lambda_max") if k in d} for d in out if d["name"] != "none"]
+    controls = [CONTROL | s for s in strategies]
+    return out + [c for i, c in enumerate(controls) if c not in controls[:i]]
+
+
 def trial_grid(seeds: int, lambdas: list[float] | None) -> list[dict]:
     """Swept parameters of every trial of one corpus (without the corpus seed)."""
-    grid = []
-    for definer in CANDIDATES:
-        strengths = [None] if definer["name"] == "none" or not lambdas else lambdas
-        for lam in strengths:
-            for seed in range(seeds):
-                params = {"domain.definer": dict(definer)}
-                if lam is not None:
-                    params["model.adversary.lambda_max"] = float(lam)
-                grid.append(params | {"seed": seed})
-    return grid
+    return [{"domain.definer": dict(d), "seed": seed} for d in definers(lambdas) for seed in range(seeds)]
 
 
 def _run(job: tuple) -> int:
@@ -351,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     print_tables(console, summaries, resolved)
     load = os.getloadavg()
     console.print(
-        f"{args.corpus_seeds} corpus seeds x {len(grid) // args.seeds} candidates x {args.seeds} seeds "
+        f"{args.corpus_seeds} corpus seeds x {len(grid) // args.seeds} strategies (controls included) x {args.seeds} seeds "
         f"(+ oracle row), encoder {args.encoder}, {failed} failed trials; wall {wall:.0f} s "
         f"({wall / 60:.1f} min); load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}"
     )
@@ -371,7 +380,7 @@ def write_json(
             "seeds": args.seeds,
             "encoder": args.encoder,
             "lambdas": lambdas,
-            "candidates": CANDIDATES,
+            "definers": definers(lambdas),
             "n_boot": args.n_boot,
             "jobs": args.jobs,
             "overrides": args.overrides,

@@ -122,11 +122,17 @@ def test_verdicts_from_a_real_choice_on_synthetic_records():
     assert set(verdicts["PQ"].gains) == {"dataset", "kmeans k=3"}
 
 
-def test_trial_grid_sweeps_lambda_inside_every_adversary_candidate_but_not_erm():
-    grid = bench.trial_grid(2, [0.1, 1.0])
-    erm = [p for p in grid if p["domain.definer"]["name"] == "none"]
-    assert len(erm) == 2 and all("model.adversary.lambda_max" not in p for p in erm)
-    others = len(bench.CANDIDATES) - 1
-    assert len(grid) == 2 + others * 2 * 2
-    assert {p.get("model.adversary.lambda_max") for p in grid} == {None, 0.1, 1.0}
-    assert len(bench.trial_grid(3, None)) == 3 * len(bench.CANDIDATES)
+def test_lambda_rides_inside_every_adversary_and_each_strategy_has_its_control():
+    values = bench.definers([0.1, 1.0])
+    assert {"name": "none"} in values and all("lambda_max" not in v for v in values if v["name"] == "none")
+    bias = [v for v in values if v.get("handling") == "bias"]
+    assert all("lambda_max" not in v for v in bias)  # no adversary: no strength to sweep
+    adversaries = [v for v in values if v["name"] in ("dataset", "kmeans") and "handling" not in v]
+    assert sorted(v["lambda_max"] for v in adversaries) == [0.1, 0.1, 1.0, 1.0]
+    controls = [v for v in values if v["name"] == "random"]
+    want = [bench.CONTROL | {"lambda_max": 0.1}, bench.CONTROL | {"lambda_max": 1.0}]
+    assert sorted(map(str, controls)) == sorted(map(str, [*want, bench.CONTROL | {"handling": "bias"}]))
+    plain = bench.definers(None)
+    assert plain == [*bench.CANDIDATES, bench.CONTROL, bench.CONTROL | {"handling": "bias"}]
+    grid = bench.trial_grid(3, None)
+    assert len(grid) == 3 * len(plain) and {p["seed"] for p in grid} == {0, 1, 2}
