@@ -15,6 +15,7 @@
 
 import argparse
 import copy
+import os
 from pathlib import Path
 
 import yaml
@@ -29,7 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 GRID = REPO / "sweeps" / "quickstart_grid.yaml"
 SCREENING = ("model.encoder.mode=cached",)  # the quickstart's screening trials unless --waveform
 SCREEN_SEEDS = 20  # screening seeds 0 .. 19
-CONFIRM_SEEDS = 3  # confirmation seeds 1000 .. 1002, x 3 deployments = 9 waveform trials
+JOBS = min(2, os.cpu_count() or 1)  # trials at once (screening workers, confirmation controllers)
+CONFIRM_SEEDS = 4  # seeds 1000 .. 1003 x 3 deployments = 12 waveform trials; with --jobs 2 as long as 3 seeds
 
 
 def quickstart_sweep(
@@ -85,7 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="screen with end-to-end trials on the waveform (the experiment's LoRA encoder): slow",
     )
-    parser.add_argument("--jobs", type=int, default=1, help="screening trials at once (default 1)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=JOBS,
+        help=f"trials at once in both stages (default {JOBS}; each trial uses cores / jobs threads)",
+    )
     parser.add_argument(
         "--confirm-seeds",
         type=int,
@@ -149,11 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         seeds = stage.confirm_seeds(args.confirm_seeds, sweep["parameters"]["seed"]["values"])
         command = quickstart_sweep(load_sweep(GRID), overrides=common)["command"]
-        folder, spec = stage.prepare(out / "confirm", short, command, seeds, "quickstart-confirm")
-        (folder / "confirm.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-        if run_sweep(folder / "confirm.yaml", folder / "sweep", console=console) != 0:
+        files = list(stage.prepare(out / "confirm", short, command, seeds, "quickstart-confirm").values())
+        console.print(
+            f"{len(seeds)} fresh seeds x {len(stage.VARIANTS)} deployments ({', '.join(stage.VARIANTS)}), "
+            f"waveform trials, {args.jobs} at once: {files[0].parent}"
+        )
+        if stage.run_sweeps(files, args.jobs, console):
             return 1
-        confirmed = stage.confirm(offline_records(folder / "sweep")[1], short, protocol)
+        records = stage.records_of(files)
+        confirmed = stage.confirm(records, short, protocol)
         rows = stage.confirm_rows(confirmed)
         caption = (
             f"{protocol.key('<A>')} over seeds {seeds[0]}..{seeds[-1]}, clip resample seed "
@@ -163,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(_table("confirmation (waveform, LoRA)", stage.CONFIRM_HEADER, rows, caption))
         console.print(stage.power_line(confirmed))
         report += _md(
-            f"Confirmation ({folder})",
+            f"Confirmation ({files[0].parent})",
             stage.CONFIRM_HEADER,
             rows,
             [caption, "", stage.power_line(confirmed), ""],

@@ -21,6 +21,9 @@ import copy
 import hashlib
 import json
 import math
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,27 +121,30 @@ def confirm_seeds(n: int, screening_seeds: list) -> list[int]:
     return seeds
 
 
-def confirmation_sweep(command: list[str], files: dict[str, Path], seeds: list[int], name: str) -> dict:
-    """A grid over (deployment file, seed) running `command` (with `${args_no_hyphens}`)."""
+def confirmation_sweep(command: list[str], files: dict[str, Path], seed: int, name: str) -> dict:
+    """A grid over the deployment files at one seed, running `command` (with `${args_no_hyphens}`)."""
     return {
-        "name": name,
-        "description": "confirmation: the shortlisted deployment, ERM and the random control on fresh seeds",
+        "name": f"{name}-seed{seed}",
+        "description": "confirmation: the shortlisted deployment, ERM and the random control at one fresh seed",
         "method": "grid",
         "metric": {"name": "val/mean/within_srcc", "goal": "maximize"},
         "command": list(command),
         "parameters": {
             SELECTION_KEY: {"values": [str(files[v].resolve()) for v in VARIANTS]},
-            "seed": {"values": list(seeds)},
+            "seed": {"values": [seed]},
         },
     }
 
 
-def prepare(root: Path, short: dict[str, Shortlisted], command: list[str], seeds: list[int], name: str):
-    """Write the three selection files into ROOT/<digest>/ (the digest of what the trials run: a rerun with
-    the same shortlist, seeds and command resumes there) -> (its sweep folder, the sweep dict)."""
+def prepare(
+    root: Path, short: dict[str, Shortlisted], command: list[str], seeds: list[int], name: str
+) -> dict[int, Path]:
+    """Write the three selection files into ROOT/<digest>/ (the digest of the deployments and the command:
+    a rerun with the same shortlist resumes there, more seeds add to it) and one sweep file per seed
+    -> {seed: its sweep file}; the seed's sweep directory is the file's path without `.yaml`."""
     files_content = deployments(short)
     digest = hashlib.sha1(
-        json.dumps([files_content, list(command), seeds], sort_keys=True, default=str).encode()
+        json.dumps([files_content, list(command)], sort_keys=True, default=str).encode()
     ).hexdigest()[:10]
     folder = root / digest
     folder.mkdir(parents=True, exist_ok=True)
@@ -149,7 +155,47 @@ def prepare(root: Path, short: dict[str, Shortlisted], command: list[str], seeds
             f"# confirmation deployment `{variant}` (aqa/sweep/confirm.py)\n"
             + yaml.safe_dump(content, sort_keys=False)
         )
-    return folder, confirmation_sweep(command, files, seeds, name)
+    sweeps = {}
+    for seed in seeds:
+        sweeps[seed] = folder / f"seed{seed}.yaml"
+        sweeps[seed].write_text(
+            yaml.safe_dump(confirmation_sweep(command, files, seed, name), sort_keys=False)
+        )
+    return sweeps
+
+
+def run_sweeps(sweep_files: list[Path], jobs: int, console) -> int:
+    """Run each sweep file with its own `aqa sweep` controller (a subprocess in this process group: Ctrl-C
+    stops its trials, a rerun resumes them), up to `jobs` at once; each trial gets cores // jobs torch
+    threads unless OMP_NUM_THREADS is set. Returns the number of sweeps whose controller failed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, jobs))))
+
+    def run(file: Path) -> int:
+        log = file.with_suffix(".log")
+        command = [sys.executable, "-m", "aqa.cli", "sweep", str(file), "--dir", str(file.with_suffix(""))]
+        with open(log, "w") as out:
+            code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
+        colour = "green" if code == 0 else "red"
+        console.print(f"[{colour}]{file.stem}: aqa sweep exit {code}[/] (log {log})")
+        return code
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        codes = list(pool.map(run, sweep_files))
+    return sum(code != 0 for code in codes)
+
+
+def records_of(sweep_files: list[Path]) -> list[TrialRecord]:
+    """The finished confirmation trials of every seed's sweep directory."""
+    from aqa.sweep.records import offline_records
+
+    records = []
+    for file in sweep_files:
+        if (file.with_suffix("") / "sweep.yaml").is_file():
+            records += offline_records(file.with_suffix(""))[1]
+    return records
 
 
 class Deployment(Candidate):
