@@ -4,6 +4,7 @@ STRATEGIES x SEEDS trials in one process including the layer-cache extraction (a
 
     python benchmarks/bench_screening.py                 # 8 strategies x 20 seeds
     python benchmarks/bench_screening.py --seeds 2       # a quicker look
+    python benchmarks/bench_screening.py --seeds 2 --profile 30   # + cProfile of one more trial (top 30)
 
 Targets (issue 18): one trial <= 2 s, 8 x 20 <= 5 min, on 2 CPU cores.
 """
@@ -45,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--experiment", default="experiments/quickstart.yaml")
+    parser.add_argument("--profile", type=int, default=0, help="then profile one trial: print the top N")
     args = parser.parse_args()
     os.environ.setdefault("WANDB_MODE", "disabled")
     warnings.filterwarnings("ignore")
@@ -75,6 +77,15 @@ def main() -> None:
         f"({total / 60:.1f} min; target <= 5 min for 8 x 20)"
     )
     print(f"last trial val/mean/within_srcc = {metrics.get('val/mean/within_srcc')}")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        definer, handling = STRATEGIES[2]
+        cfg = load_config(args.experiment, overrides(root, definer, handling, args.seeds, "profiled"))
+        profile = cProfile.Profile()
+        profile.runcall(train, cfg)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(args.profile)
 
 
 if __name__ == "__main__":

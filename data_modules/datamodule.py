@@ -2,6 +2,7 @@
 
 import logging
 import os
+from dataclasses import dataclass
 
 import lightning as L
 import numpy as np
@@ -26,6 +27,36 @@ def require_splits(table: pd.DataFrame, names: list[str], what: str = "rows") ->
             raise DataError(f"split {name!r} is empty; {what} per split: {counts}")
 
 
+@dataclass(frozen=True)
+class UsableRows:
+    """The usable rows of a clip table (index 0..N-1), their length in samples (N,) and the skipped rows
+    (id, path, reason)."""
+
+    table: pd.DataFrame
+    lengths: np.ndarray
+    skipped: list[tuple[str, str, str]]
+
+    def with_table(self, table: pd.DataFrame) -> "UsableRows":
+        """The same rows with other columns (e.g. domain labels attached): lengths and skipped kept."""
+        if not table["id"].reset_index(drop=True).equals(self.table["id"].reset_index(drop=True)):
+            raise ValueError("with_table: the new table must hold the same rows in the same order")
+        return UsableRows(table.reset_index(drop=True), self.lengths, self.skipped)
+
+
+def usable_rows(cfg_data, table: pd.DataFrame, sample_rate: int, aspects: list[str]) -> UsableRows:
+    """Checks every clip once (cached) and drops the unusable ones; DataError when more than
+    `max_skip_fraction` would be dropped."""
+    cache = AudioCache(cfg_data.cache_dir if cfg_data.cache else None, int(sample_rate))
+    lengths, skipped = check_clips(
+        table, aspects, cache, progress=rank_and_world()[0] == 0, threads=max(1, int(cfg_data.num_workers))
+    )
+    message = enforce_skip_limit(skipped, len(table), float(cfg_data.max_skip_fraction))
+    if skipped:
+        log.warning(message)
+    keep = lengths >= 0
+    return UsableRows(table[keep].reset_index(drop=True), lengths[keep], skipped)
+
+
 class AQADataModule(L.LightningDataModule):
     """Batches of `table` rows for the configured aspects at the encoder's `sample_rate`.
 
@@ -33,43 +64,41 @@ class AQADataModule(L.LightningDataModule):
     and raises DataError when more than `max_skip_fraction` would be dropped or a needed split is empty.
     Each batch is the dict of the contract plus `padding_fraction` (float, share of `audio` that is
     padding) for logging. `seed` drives shuffling; default: the global seed set by `seed_everything`.
+    `table` may instead be UsableRows (from `usable_rows`, e.g. with domain labels attached): its rows are
+    checked already, and the module is complete at construction (setup() checks nothing).
     """
 
     def __init__(
-        self, cfg_data, table: pd.DataFrame, sample_rate: int, aspects: list[str], seed: int | None = None
+        self,
+        cfg_data,
+        table: "pd.DataFrame | UsableRows",
+        sample_rate: int,
+        aspects: list[str],
+        seed: int | None = None,
     ):
         super().__init__()
         self.cfg, self.aspects, self.sample_rate = cfg_data, list(aspects), int(sample_rate)
-        self.source = table
         self.seed = int(os.environ.get("PL_GLOBAL_SEED", 0)) if seed is None else int(seed)
         self.cache = AudioCache(cfg_data.cache_dir if cfg_data.cache else None, self.sample_rate)
-        self.table: pd.DataFrame | None = None  # usable rows, set by setup()
-        self.lengths: np.ndarray | None = None  # (N,) samples of each usable row
-        self.skipped: list[tuple[str, str, str]] = []
+        self.checked = isinstance(table, UsableRows)
+        self.source = table.table if self.checked else table
+        # usable rows and their (N,) lengths in samples: given, or set by setup()
+        self.table: pd.DataFrame | None = table.table if self.checked else None
+        self.lengths: np.ndarray | None = table.lengths if self.checked else None
+        self.skipped: list[tuple[str, str, str]] = list(table.skipped) if self.checked else []
 
     # -- setup -----------------------------------------------------------------------------------------
     def prepare_data(self) -> None:
         """Lightning runs this once per node before `setup()`: fill the cache, so other ranks only read it."""
-        if self.cache.dir is not None:
+        if self.cache.dir is not None and not self.checked:
             check_clips(
                 self.source, self.aspects, self.cache, threads=self._threads, description="caching audio"
             )
 
     def setup(self, stage: str | None = None) -> None:
         if self.table is None:
-            lengths, self.skipped = check_clips(
-                self.source,
-                self.aspects,
-                self.cache,
-                progress=rank_and_world()[0] == 0,
-                threads=self._threads,
-            )
-            message = enforce_skip_limit(self.skipped, len(self.source), float(self.cfg.max_skip_fraction))
-            if self.skipped:
-                log.warning(message)
-            keep = lengths >= 0
-            self.table = self.source[keep].reset_index(drop=True)
-            self.lengths = lengths[keep]
+            usable = usable_rows(self.cfg, self.source, self.sample_rate, self.aspects)
+            self.table, self.lengths, self.skipped = usable.table, usable.lengths, usable.skipped
         if stage in (None, "fit"):
             for name in (self.cfg.train_split, self.cfg.val_split):
                 self._rows(name)

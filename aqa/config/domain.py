@@ -20,6 +20,9 @@ class DefinerConfig:
     # whole domain strategy; set, it wins over model.domain_handling; None = model.domain_handling.
     # Applied at config load (aqa.config.load); a per-aspect model.aspects.<A>.domain_handling wins over it.
     handling: str | None = None
+    # the adversary's GRL strength for these labels (issue 21: lambda swept inside each candidate); set, it
+    # wins over model.adversary.lambda_max (per aspect: model.aspects.<A>.lambda_max, unless given explicitly)
+    lambda_max: float | None = None
 
 
 @dataclass

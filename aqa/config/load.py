@@ -65,20 +65,29 @@ def load_config(
     return expand_definer_handling(expand_selection(cfg))
 
 
+# a definer field that names a model setting of the aspects using it: field -> (global key under
+# `model`, per-aspect field of `model.aspects.<A>`); one sweep value can then name a whole strategy
+DEFINER_MODEL_FIELDS = {
+    "handling": ("domain_handling", "domain_handling"),
+    "lambda_max": ("adversary.lambda_max", "lambda_max"),
+}
+
+
 def expand_definer_handling(cfg: DictConfig) -> DictConfig:
-    """A definer's `handling` -> the domain handling of the aspects that use it: `domain.definer.handling`
-    sets `model.domain_handling`, `domain.definers.<A>.handling` sets `model.aspects.<A>.domain_handling`
-    (unless that is given explicitly)."""
-    update: dict = {"model": {"aspects": {}}}
-    if cfg.domain.definer.handling is not None:
-        update["model"]["domain_handling"] = cfg.domain.definer.handling
-    for aspect, definer in cfg.domain.definers.items():
-        explicit = OmegaConf.select(cfg, f"model.aspects.{aspect}.domain_handling", default=None)
-        if definer.get("handling") is not None and explicit is None:
-            update["model"]["aspects"][aspect] = {"domain_handling": definer.handling}
-    if len(update["model"]) == 1 and not update["model"]["aspects"]:
+    """A definer's `handling` and `lambda_max` -> the model settings of the aspects that use it:
+    `domain.definer.handling` sets `model.domain_handling` (`lambda_max`: `model.adversary.lambda_max`),
+    `domain.definers.<A>.<field>` sets `model.aspects.<A>.<field>` (unless that is given explicitly)."""
+    dotlist = []
+    for field, (global_key, aspect_field) in DEFINER_MODEL_FIELDS.items():
+        if cfg.domain.definer.get(field) is not None:
+            dotlist.append(f"model.{global_key}={cfg.domain.definer[field]}")
+        for aspect, definer in cfg.domain.definers.items():
+            explicit = OmegaConf.select(cfg, f"model.aspects.{aspect}.{aspect_field}", default=None)
+            if definer.get(field) is not None and explicit is None:
+                dotlist.append(f"model.aspects.{aspect}.{aspect_field}={definer[field]}")
+    if not dotlist:
         return cfg
-    return _merge(cfg, update, "domain definer handling")
+    return _merge(cfg, OmegaConf.from_dotlist(dotlist), "domain definer handling")
 
 
 def selection_settings(selection: dict, source: str) -> dict[str, tuple[dict, dict]]:

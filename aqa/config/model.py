@@ -82,7 +82,8 @@ class LossConfig:
     tau: float = 0.25  # clipped_mse: errors below tau (normalised units) cost nothing
     ranking_weight: float = 0.0  # >0 adds a pairwise margin ranking term
     margin: float = 0.1  # ranking margin (normalised units)
-    # Objectives compose: loss = mos_weight * MOS + rnc_weight * RnC + adversary.weight * domain terms.
+    # Objectives compose: loss = mos_weight * MOS + rnc_weight * RnC + domain terms (each times its aspect's
+    # adversary weight, reduced by domain_reduction).
     mos_weight: float = 1.0  # 0 = no MOS regression (DeePAQ alone: the embedding is trained by RnC only)
     rnc_weight: float = (
         0.0  # >0 adds Rank-N-Contrast on the first aspect's pooled embedding (aqa/model/rnc.py)
@@ -92,6 +93,9 @@ class LossConfig:
         default_factory=list
     )  # aspects ranked by RnC ([] = every aspect; NaN rows skip)
     rnc_bitrate: str | None = None  # a data.label_columns entry ranked too (DeePAQ: bitrate, clean = inf)
+    # mean: the domain terms over A aspects, so one aspect's adversary stands to its own MOS term as in DANN
+    # (loss = mean_a(mos_a + w_a * domain_a)) | sum: the pre-issue-21 sum (aqa/model/objectives/domain.py)
+    domain_reduction: str = "mean"
 
 
 @dataclass

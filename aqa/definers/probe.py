@@ -2,6 +2,10 @@
 
 import numpy as np
 
+from aqa.metrics.memo import Memo, array_key
+
+_MEMO = Memo(1024)  # the target-floor probes see the same targets and labels in every trial of a sweep
+
 
 def domain_probe(features: np.ndarray, labels: np.ndarray, folds: int = 5, seed: int = 0) -> dict[str, float]:
     """Cross-validated accuracy of a logistic regression predicting `labels` from `features`.
@@ -10,15 +14,21 @@ def domain_probe(features: np.ndarray, labels: np.ndarray, folds: int = 5, seed:
     rows with label < 0, non-finite features or a domain of a single row are left out.
     Deterministic for `seed` (stratified folds, at most `folds`, at most the smallest domain's size).
     Returns {"acc", "chance" (majority-class rate), "n" (rows probed), "k" (domains present)}.
-    With fewer than two domains there is nothing to probe: acc = chance = 1.
+    With fewer than two domains there is nothing to probe: acc = chance = 1. Equal inputs return the
+    memoised result of an earlier call.
     """
+    x = np.asarray(features, dtype=np.float64)
+    y = np.asarray(labels).astype(np.int64)
+    key = (array_key(x), array_key(y), folds, seed)
+    return _MEMO.get(key, lambda: _domain_probe(x, y, folds, seed))
+
+
+def _domain_probe(x: np.ndarray, y: np.ndarray, folds: int, seed: int) -> dict[str, float]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    x = np.asarray(features, dtype=np.float64)
-    y = np.asarray(labels).astype(np.int64)
     if x.ndim != 2 or len(x) != len(y):
         raise ValueError(f"domain_probe: features {x.shape} and labels {y.shape} do not match")
     keep = (y >= 0) & np.isfinite(x).all(1)

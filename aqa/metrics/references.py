@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from aqa.metrics.memo import Memo, array_key, frame_key
 from aqa.metrics.scores import HIGHER_IS_BETTER, split_metrics
 from aqa.metrics.shortcut import PREFIX as SHORTCUT_PREFIX
 
@@ -99,7 +100,26 @@ def linear_metrics(
 ) -> dict[str, float]:
     """features (N, H) aligned with `table` rows -> a ridge per aspect fitted on the train rows, scored on
     every stage's clips {stage: frame (id, system, dataset, target_<A>, ...)}: `<prefix>/<stage>/<A>/<metric>`.
-    A clip without features (NaN row, unusable) gets a NaN prediction and is left out of the scores."""
+    A clip without features (NaN row, unusable) gets a NaN prediction and is left out of the scores.
+    Equal inputs (features, table rows, clips) return the memoised result of an earlier call."""
+    clip_columns = ["id", "system", "dataset", *(f"target_{a}" for a in aspects)]
+    key = (
+        array_key(features),
+        frame_key(table, ["id", "split", *aspects]),
+        tuple((stage, None if c is None else frame_key(c, clip_columns)) for stage, c in stages.items()),
+        tuple(aspects),
+        train_split,
+        prefix,
+        min_source_clips,
+    )
+    args = (features, table, aspects, stages, train_split, prefix, min_source_clips)
+    return _MEMO.get(key, lambda: _linear_metrics(*args))
+
+
+_MEMO = Memo()  # the probes of every screening trial on the same table and features
+
+
+def _linear_metrics(features, table, aspects, stages, train_split, prefix, min_source_clips) -> dict:
     rows = pd.Series(np.arange(len(table)), index=table["id"].astype(str).to_numpy())
     probes = fit_probes(features, table, aspects, train_split)
 

@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from aqa.metrics.constant import is_constant
+from aqa.metrics.memo import Memo, frame_key
 from aqa.metrics.within import within_source_srcc
 from data_modules.manifest.columns import domain_column
 
@@ -17,12 +18,18 @@ METRICS = ("mse", "lcc", "srcc", "ktau")
 HIGHER_IS_BETTER = {"mse": False, "lcc": True, "srcc": True, "ktau": True}
 
 
-def pair_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """(N,), (N,) -> mse, lcc, srcc, ktau. Correlations are NaN with < 2 points or a constant input."""
+def _rated(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(N,), (N,) -> float64 rows where both are finite, and whether correlations can rank them."""
     ok = ~(np.isnan(pred) | np.isnan(target))
     pred, target = pred[ok].astype(np.float64), target[ok].astype(np.float64)
+    return pred, target, len(pred) >= 2 and not (is_constant(pred) or is_constant(target))
+
+
+def pair_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """(N,), (N,) -> mse, lcc, srcc, ktau. Correlations are NaN with < 2 points or a constant input."""
+    pred, target, ranks = _rated(pred, target)
     out = {"mse": float(np.mean((pred - target) ** 2)) if len(pred) else math.nan}
-    if len(pred) < 2 or is_constant(pred) or is_constant(target):
+    if not ranks:
         return out | {"lcc": math.nan, "srcc": math.nan, "ktau": math.nan}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -32,8 +39,21 @@ def pair_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     return out
 
 
+def spearman(pred: np.ndarray, target: np.ndarray) -> float:
+    """(N,), (N,) -> pair_metrics(pred, target)["srcc"], without the other three."""
+    pred, target, ranks = _rated(pred, target)
+    if not ranks:
+        return math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(stats.spearmanr(pred, target)[0])
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
+
+
+_MEMO = Memo(256)  # the reference rows score the same clips with the same predictions in every trial
 
 
 def split_metrics(
@@ -47,7 +67,17 @@ def split_metrics(
 
     System level = mean prediction per system vs. mean utterance MOS per system. With a `dataset` column:
     `within_srcc` over sources of at least `min_source_clips` clips, and `within_sources` (how many).
+    Equal inputs (every column read, row for row) return the memoised result of an earlier call.
     """
+    names = {a: tuple(v) for a, v in (domain_names or {}).items() if v}
+    columns = ["system", "dataset"]
+    columns += [f"{kind}_{a}" for a in aspects for kind in ("pred", "target")]
+    columns += [domain_column(a) for a in aspects if a in names]
+    key = (tuple(aspects), stage, tuple(sorted(names.items())), min_source_clips, frame_key(clips, columns))
+    return _MEMO.get(key, lambda: _split_metrics(clips, aspects, stage, domain_names, min_source_clips))
+
+
+def _split_metrics(clips, aspects, stage, domain_names, min_source_clips) -> dict[str, float]:
     out: dict[str, float] = {}
     for a in aspects:
         pred, target = clips[f"pred_{a}"].to_numpy(), clips[f"target_{a}"].to_numpy()
@@ -64,8 +94,8 @@ def split_metrics(
             names = domain_names[a]
             for label, part in clips.groupby(domain_column(a)):
                 label_name = names[label] if 0 <= label < len(names) else "unknown"
-                srcc = pair_metrics(part[f"pred_{a}"].to_numpy(), part[f"target_{a}"].to_numpy())["srcc"]
-                out[f"{stage}/{a}/utt_srcc_dom_{_slug(label_name)}"] = srcc
+                value = spearman(part[f"pred_{a}"].to_numpy(), part[f"target_{a}"].to_numpy())
+                out[f"{stage}/{a}/utt_srcc_dom_{_slug(label_name)}"] = value
     for level in ("utt", "sys"):
         for name in METRICS:
             values = [out[f"{stage}/{a}/{level}_{name}"] for a in aspects]

@@ -7,6 +7,7 @@ import math
 
 import lightning as L
 import torch
+from lightning.pytorch.trainer.states import TrainerFn
 from omegaconf import DictConfig, OmegaConf
 
 from aqa.metrics.calibration import calibration_metrics
@@ -68,6 +69,9 @@ class AQAModule(L.LightningModule):
             rebuild data settings from it); the module never reads it.
         domain_state: DomainLabels.state_dict() (the fitted definers), saved in checkpoints.
         domain_table: {"ids": [...], "labels": {aspect: [...]}}, saved in checkpoints.
+        collect_features: the final evaluation (trainer.validate/test after fit, not the validation
+            epochs inside it) keeps each clip's pooled features (A, D) in `eval_clips` for the domain
+            probe; not saved in checkpoints.
     """
 
     def __init__(
@@ -86,10 +90,11 @@ class AQAModule(L.LightningModule):
         record: dict | None = None,
         domain_state: dict | None = None,
         domain_table: dict | None = None,
+        collect_features: bool = False,
     ):
         super().__init__()
         # in the checkpoint (the loggers get the config once); the domain extras have their own keys
-        self.save_hyperparameters(ignore=["domain_state", "domain_table"], logger=False)
+        self.save_hyperparameters(ignore=["domain_state", "domain_table", "collect_features"], logger=False)
         self.model_cfg: DictConfig = OmegaConf.create(model)
         self.loss_cfg: DictConfig = OmegaConf.create(loss)
         self.optim_cfg: DictConfig = OmegaConf.create(optim)
@@ -128,7 +133,7 @@ class AQAModule(L.LightningModule):
         self._register_load_state_dict_pre_hook(self._upgrade)
         self.domain_table = domain_table
         self.domain_state = domain_state
-        self.collect_features = False  # final evaluation keeps pooled features for the domain probe
+        self.collect_features = bool(collect_features)
         self._rows: dict[str, EvalRows] = {}
         self._rnc: dict[str, list[float]] = {}  # stage -> RnC loss per evaluation batch (DeePAQ)
         self.eval_clips: dict[str, object] = {}  # stage -> per-clip frame of the last evaluation
@@ -203,8 +208,19 @@ class AQAModule(L.LightningModule):
             if "padding_fraction" in batch:
                 log["train/padding_fraction"] = float(batch["padding_fraction"])
             self.log_dict(log, batch_size=len(batch["ids"]))
-        self.log("loss", loss.detach(), batch_size=len(batch["ids"]), prog_bar=True, logger=False)
+        if self._shows_loss():
+            self.log("loss", loss.detach(), batch_size=len(batch["ids"]), prog_bar=True, logger=False)
         return loss
+
+    def _shows_loss(self) -> bool:
+        """The per-step `loss` (progress bar only) is logged when a bar shows it or a callback monitors it."""
+        trainer = self.trainer
+        return trainer.progress_bar_callback is not None or "loss" in self._monitors()
+
+    def _monitors(self) -> set:
+        """The keys the callbacks (checkpoint, early stopping) and the plateau scheduler read."""
+        monitors = {getattr(c, "monitor", None) for c in self.trainer.callbacks}
+        return monitors | {self.optim_cfg.get("plateau_monitor")}
 
     # ---- evaluation --------------------------------------------------------------------------------
     def _stage_name(self, stage: str, dataloader_idx: int) -> str:
@@ -218,7 +234,8 @@ class AQAModule(L.LightningModule):
             rnc = batch_rnc(out.features[:, 0], batch, self.aspects, self.loss_cfg, self.label_columns)
             self._rnc.setdefault(stage, []).append(float(rnc))
         rows = self._rows.setdefault(stage, EvalRows())
-        features = out.features if self.collect_features else None
+        final = self.trainer.state.fn != TrainerFn.FITTING  # trainer.validate/test, not fit's epochs
+        features = out.features if self.collect_features and final else None
         rows.add(batch, self.denormalise(out.preds), features, stds=self.stds(out))
 
     def stds(self, out: ModelOutput) -> torch.Tensor | None:
@@ -226,20 +243,42 @@ class AQAModule(L.LightningModule):
         return None if out.var is None else out.var.sqrt() * self.aspect_model.target_std
 
     def _eval_epoch_end(self) -> None:
+        logged: dict[str, float] = {}  # every stage of this epoch end: one logger row, as Lightning writes it
         for stage, rows in self._rows.items():
             frame = gather_frames(rows.frame(self.aspects))
             clips = combine_windows(frame, self.aspects)
             metrics = split_metrics(clips, self.aspects, stage, self.domain_names, self.min_source_clips)
             if self.head_variance:
                 metrics |= calibration_metrics(clips, self.aspects, stage)
-            self.log_dict(metrics)  # identical on every rank: computed from the gathered rows
+            logged |= metrics  # identical on every rank: computed from the gathered rows
             self.eval_clips[stage] = clips
             self.last_metrics |= metrics
+        if self._rnc:  # the RnC loss is averaged over ranks by Lightning (sync_dist): all keys go through it
+            self.log_dict(logged)
+        else:
+            self._log_epoch(logged)
         for stage, values in self._rnc.items():  # DeePAQ: mean RnC loss over the stage's batches
             rnc = {f"{stage}/rnc_loss": float(torch.tensor(values).mean())}
             self.log_dict(rnc, sync_dist=True)
             self.last_metrics |= rnc
         self._rows, self._rnc = {}, {}
+
+    def _log_epoch(self, metrics: dict[str, float]) -> None:
+        """A stage's epoch metrics, as `self.log_dict(metrics)` would give them to the loggers (one row:
+        float32 values, `epoch`, at Lightning's step; none while sanity checking), but in one call: each
+        `self.log` costs about a millisecond and a stage has ~70 keys. Only the keys a callback or the
+        plateau scheduler monitors go through `self.log` (logger=False), into `trainer.callback_metrics`."""
+        trainer = self.trainer
+        monitors = self._monitors()
+        self.log_dict({k: v for k, v in metrics.items() if k in monitors}, logger=False)
+        if trainer.sanity_checking or not trainer.loggers:
+            return
+        row = {k: float(torch.tensor(v, dtype=torch.float32)) for k, v in metrics.items()}
+        row["epoch"] = trainer.current_epoch
+        step = trainer.fit_loop.epoch_loop._batches_that_stepped  # the step Lightning's own row would get
+        for logger in trainer.loggers:
+            logger.log_metrics(row, step=step)
+            logger.save()
 
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._eval_step(batch, "val")
@@ -307,6 +346,27 @@ class AQAModule(L.LightningModule):
             }
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def aspect_parameters(self) -> dict[str, list[torch.nn.Parameter]]:
+        """{aspect: its own trainable parameters} (pools, projections, heads, handlings of the aspect
+        model, keyed `<kind>.<ASPECT>.`); under screening (cached) these are all the trainable ones."""
+        out: dict[str, list[torch.nn.Parameter]] = {a: [] for a in self.aspects}
+        for name, p in self.aspect_model.named_parameters():
+            parts = name.split(".")
+            if p.requires_grad and len(parts) > 1 and parts[1] in out:
+                out[parts[1]].append(p)
+        return out
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
+        """Screening (cached): `norm` clipping per aspect, on each aspect's own parameters, so that no
+        aspect's gradient scales another's (measured = deployed, docs/measured_deployed.md); else
+        Lightning's global clipping."""
+        if not (self.cached and gradient_clip_val and gradient_clip_algorithm in (None, "norm")):
+            return super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+        for params in self.aspect_parameters().values():
+            if params:
+                torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
+        return None
 
     def save_adapters(self, directory) -> None:
         """peft adapters (lora mode only; separate capacity: one folder per aspect)."""

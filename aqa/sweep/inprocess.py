@@ -146,46 +146,98 @@ def stop_pool(pool) -> None:
 
 
 def run_parallel(
-    sweep_dir: SweepDir, jobs: int, queue: list[Trial], next_trial, prepare, run, report, one_at_a_time
+    sweep_dir: SweepDir,
+    jobs: int,
+    queue: list[Trial],
+    next_trial,
+    prepare,
+    run,
+    report,
+    one_at_a_time,
+    work=train_trial,
 ):
     """Run `queue`, then `next_trial()` until it returns None, up to `jobs` screening trials at once.
 
     `prepare(trial)` -> (command, screening call or None); a trial without a screening call runs alone
     through `run(trial)` (a subprocess) once the running ones are done; `report(trial)` after each trial;
     `one_at_a_time()` true: the engine proposes from finished trials (bayes), so no new trial starts while
-    one runs. Trials are proposed in the same order as one at a time (grid: the same trials).
+    one runs. Trials are proposed in the same order as one at a time (grid: the same trials). `work`: what
+    a worker runs for a screening call (`train_trial`; tests pass a stand-in).
+
+    A worker that dies hard (os._exit, a segfault, the OOM killer) breaks the whole pool: every trial then
+    running ends with BrokenProcessPool. The pool is rebuilt; a trial that was running alone is recorded
+    as failed, and trials that were running together are rerun one at a time (the one that kills its
+    worker again alone is failed; the others finish as they would have).
     """
     from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     queue = list(queue)
+    alone: list[Trial] = []  # trials of a broken pool whose culprit is unknown: rerun one at a time
+    suspects: set[str] = set()  # ids of those trials (while one of them runs, nothing else starts)
     running = {}  # future -> trial
 
-    def collect(done) -> None:
+    def collect(done) -> bool:
+        """Record the done trials; True when the pool broke (its broken trials are failed or go to `alone`)."""
+        broken = [running.pop(f) for f in done if isinstance(f.exception(), BrokenProcessPool)]
         for future in done:
+            if future not in running:
+                continue
             trial = running.pop(future)
             finish(sweep_dir, trial, future.result() if future.exception() is None else 1)
             report(trial)
+        if len(broken) == 1 and not running:  # it ran alone: it killed its worker
+            trial = finish(sweep_dir, broken[0], BROKEN_WORKER)
+            trial.status["reason"] = "its worker process died (BrokenProcessPool)"
+            sweep_dir.save(trial)
+            report(trial)
+        else:
+            alone.extend(broken)
+            suspects.update(t.id for t in broken)
+        return bool(broken)
+
+    def submit(trial: Trial, command: list[str], call: tuple) -> None:
+        run_dir, log_path = start(sweep_dir, trial, command)
+        running[pool.submit(work, *call, run_dir, log_path)] = trial
+
+    def may_start() -> bool:
+        if alone or any(t.id in suspects for t in running.values()):
+            return False
+        return len(running) < jobs and not (running and one_at_a_time())
 
     pool = make_pool(jobs)
     try:
         while True:
-            while len(running) < jobs and not (running and one_at_a_time()):
+            if alone and not running:  # suspects of a broken pool: one at a time
+                trial = alone.pop(0)
+                submit(trial, *prepare(trial))
+            while may_start():
                 trial = queue.pop(0) if queue else next_trial()
                 if trial is None:
                     break
                 command, call = prepare(trial)
                 if call is None:
-                    collect(wait(running).done)
+                    if collect(wait(running).done):
+                        pool = rebuild(pool, jobs)
                     run(trial)
                     continue
-                run_dir, log_path = start(sweep_dir, trial, command)
-                running[pool.submit(train_trial, *call, run_dir, log_path)] = trial
+                submit(trial, command, call)
             if not running:
                 break
-            collect(wait(running, return_when=FIRST_COMPLETED).done)
+            if collect(wait(running, return_when=FIRST_COMPLETED).done):
+                pool = rebuild(pool, jobs)
     except BaseException:
         stop_pool(pool)
         for trial in running.values():
             interrupted(sweep_dir, trial)
         raise
     pool.shutdown()
+
+
+BROKEN_WORKER = -9  # exit code recorded for a trial whose worker process died
+
+
+def rebuild(pool, jobs: int):
+    """A fresh pool in place of a broken one (its workers are gone)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    return make_pool(jobs)

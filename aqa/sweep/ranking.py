@@ -4,9 +4,14 @@ A candidate is every swept parameter except the seed and the fold (`data.heldout
 leave-k-sources-out). Trials of a candidate whose definer has no adversary (ERM) ignore adversary
 settings, so all ERM trials of a sweep form one candidate.
 
+A candidate is a (definer, handling, lambda) strategy: the GRL strength swept inside a definer value
+(`{name: dataset, lambda_max: 0.3}`, issue 21) or as `model.adversary.lambda_max` makes one candidate per
+lambda, each in the multiplicity family; its resolved per-aspect strategy is read from the runs' metrics
+(`strategy/<A>/handling|lambda`, aqa/training/strategy.py).
+
 Pairing (no fallback): a candidate is compared with the ERM candidate run with the same other settings,
-and with the random control run with the same other settings (adversary strength included, same K where
-several); where none exists the comparison is refused and the reason shown. Trials are matched by seed;
+and with the random control run with the same other settings and the same resolved handling and lambda on
+the aspect (same K where several); where none exists the comparison is refused and the reason shown. Trials are matched by seed;
 folds are never seeds: within a seed the differences of the folds both ran are averaged first, then the
 seeds are the pairs. Statistics (aqa/sweep/stats.py): paired clip bootstrap within source plus seeds,
 Dunnett-type simultaneous lower bounds over all candidates x aspects of the chosen protocol.
@@ -29,6 +34,7 @@ from aqa.definers.registry import DEFINERS, definer_class
 from aqa.sweep import stats
 from aqa.sweep.protocols import AUTO, PROTOCOLS, Protocol, get_protocol
 from aqa.sweep.records import TrialRecord, definer_params
+from aqa.training.strategy import read_strategy
 
 SEED_KEY = "seed"
 FOLD_KEYS = ("data.heldout_sources",)  # a fold of leave-k-sources-out: averaged within a seed, never a seed
@@ -119,6 +125,39 @@ class Candidate:
     @property
     def is_control(self) -> bool:
         return self.name in DEFINERS and definer_class(self.name).control
+
+    def strength(self, aspect: str) -> tuple:
+        """(handling, lambda) the candidate deploys on `aspect`: the runs' resolved `strategy/<A>/...`
+        metrics, else the swept and configured settings (lambda 0 where no adversary acts)."""
+        found = read_strategy(self.trials[0].metrics, aspect) if self.trials else None
+        if found and "handling" in found and "lambda" in found:
+            return str(found["handling"]), float(found["lambda"])
+        if self.is_erm:
+            return "none", 0.0
+        config = self.trials[0].config if self.trials else {}
+        definer = {**definer_params(self.params)}
+        handling = (
+            _dotted(config, f"model.aspects.{aspect}.domain_handling")
+            or definer.get("handling")
+            or self.params.get("model.domain_handling")
+            or _dotted(config, "model.domain_handling")
+            or "adversarial"
+        )
+        lam = next(
+            (
+                v
+                for v in (
+                    _dotted(config, f"model.aspects.{aspect}.lambda_max"),
+                    definer.get("lambda_max"),
+                    self.params.get("model.adversary.lambda_max"),
+                    _dotted(config, "model.adversary.lambda_max"),
+                )
+                if v is not None
+            ),
+            1.0,
+        )
+        adversarial = str(handling).startswith("adversarial")
+        return str(handling), float(lam) if adversarial else 0.0
 
     def simplicity(self) -> tuple:
         order = definer_class(self.name).simplicity if self.name in DEFINERS else math.inf
@@ -307,11 +346,12 @@ def _settings(params: dict, prefixes: tuple) -> str:
 
 
 def reference(
-    candidate: Candidate, pool: list[Candidate], control: bool = False
+    candidate: Candidate, pool: list[Candidate], control: bool = False, aspect: str | None = None
 ) -> tuple[Candidate | None, str]:
     """(the candidate of `pool` run with the same other settings, "") or (None, why not). ERM (`control`
-    False) may differ in every adversary setting; a random control only in the definer (same adversary
-    strength), with the same K where several controls qualify. No other pairing is ever made."""
+    False) may differ in every adversary setting; a random control only in the definer, with the same
+    resolved handling and lambda on `aspect` (when given) and the same K where several controls qualify.
+    No other pairing is ever made."""
     prefixes = DEFINER_PREFIXES if control else ERM_PREFIXES
     what = "random control" if control else "ERM (`none`) candidate"
     same = [c for c in pool if _strip(c.params, prefixes) == _strip(candidate.params, prefixes)]
@@ -320,6 +360,11 @@ def reference(
             None,
             f"refused: no {what} ran with the same settings ({_settings(candidate.params, prefixes)})",
         )
+    if control and aspect is not None:
+        handling, lam = candidate.strength(aspect)
+        same = [c for c in same if c.strength(aspect) == (handling, lam)]
+        if not same:
+            return None, f"refused: no {what} ran with handling {handling} and lambda {lam:g} on {aspect}"
     if len(same) == 1:
         return same[0], ""
     same_k = [c for c in same if c.definer.get("k") == candidate.definer.get("k")]
@@ -515,7 +560,7 @@ def rank(
                 if comparison is not None:
                     families["shown" if c.is_control else "erm"].append((row, "vs_erm", comparison))
             if not c.is_erm and not c.is_control:
-                control, row.control_note = reference(c, controls, control=True)
+                control, row.control_note = reference(c, controls, control=True, aspect=aspect)
                 if control is not None:
                     comparison, row.control_note = compare(c, control, m, aspect, sign)
                     if comparison is not None:

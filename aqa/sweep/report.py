@@ -11,6 +11,7 @@ from aqa.metrics.references import ENCODER_PROBE, REFERENCES, below_probe, refer
 from aqa.metrics.shortcut import PREFIX as SHORTCUT_PREFIX
 from aqa.sweep.ranking import AspectRanking, Candidate, Paired, Row
 from aqa.sweep.stats import ALPHA, POWER, Interval
+from aqa.training.strategy import kept_lambda_key
 
 SHORTCUT_LABEL = REFERENCES[SHORTCUT_PREFIX]
 BELOW_PROBE = "below probe"  # a candidate that does not beat the linear probe on its own encoder's features
@@ -18,7 +19,8 @@ RULE = (
     "Selection rule: a candidate is selected for an aspect only when its paired difference has a "
     f"simultaneous one-sided lower bound above zero (family-wise alpha {ALPHA} over every candidate x "
     "aspect; clip bootstrap within source + seeds, Dunnett-type critical value) against ERM (`none`) AND "
-    "against the random control, each run with the same other settings on the same seeds (n >= 2; folds "
+    "against the random control (matched on the aspect's handling and lambda: each lambda is its own "
+    "candidate), each run with the same other settings on the same seeds (n >= 2; folds "
     "are averaged within a seed, never counted as seeds); no other pairing is made. Among several, the "
     "largest mean gain over ERM, ties to the simpler definer. Controls are never selected. Otherwise `none` "
     "is selected."
@@ -222,6 +224,24 @@ def probe_notes(rankings: dict[str, AspectRanking]) -> list[str]:
     return notes
 
 
+def kept_notes(rankings: dict[str, AspectRanking]) -> list[str]:
+    """One line per (aspect, adversarial candidate) with trials whose kept checkpoint predates the adversary
+    (`strategy/<A>/lambda_kept` 0, e.g. kept before the warm-up ended): those trials measured ERM."""
+    notes = []
+    for a, r in rankings.items():
+        for row in r.rows:
+            kept = [t.metrics.get(kept_lambda_key(a)) for t in row.candidate.trials]
+            kept = [float(v) for v in kept if v is not None and math.isfinite(float(v))]
+            if row.candidate.strength(a)[1] > 0 and any(v == 0 for v in kept):
+                off = sum(v == 0 for v in kept)
+                notes.append(
+                    f"{a}: {row.candidate.label}: the adversary was off (lambda 0) at the kept checkpoint in "
+                    f"{off} of {len(kept)} trials, which measured ERM there (more epochs, or a shorter "
+                    "model.adversary.warmup_fraction)"
+                )
+    return notes
+
+
 def _md_table(header: list[str], lines: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     return out + ["| " + " | ".join(cells) + " |" for cells in lines]
@@ -234,6 +254,7 @@ def markdown(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, floo
     lines += [""] + [f"- {line}" for line in power_lines(by_protocol[chosen])]
     lines += [""] + [f"- **{n}**" for n in shortcut_notes(by_protocol)]
     lines += [f"- {BELOW_PROBE}: {n}" for n in probe_notes(by_protocol[chosen])]
+    lines += [f"- adversary off: {n}" for n in kept_notes(by_protocol[chosen])]
     for name, rankings in by_protocol.items():
         protocol = next(iter(rankings.values())).protocol
         lines += ["", f"## Protocol `{name}`: {protocol.description}", ""]

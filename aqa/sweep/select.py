@@ -69,6 +69,7 @@ def select(
     from aqa.sweep.records import offline_records, online_records
     from aqa.sweep.report import (
         heatmap,
+        kept_notes,
         markdown,
         power_lines,
         probe_notes,
@@ -133,6 +134,8 @@ def select(
     for line in shortcut_notes(by_protocol):
         console.print(f"[yellow]{line}[/]")
     for line in probe_notes(rankings):
+        console.print(f"[yellow]warning: {line}[/]")
+    for line in kept_notes(rankings):
         console.print(f"[yellow]warning: {line}[/]")
     console.print(note)
     written = ["selection.yaml"] if write_selection else []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,24 +12,32 @@ if TYPE_CHECKING:  # lightning is imported where it is used: `aqa eval --help` s
     import lightning as L
 
 
-def evaluate_splits(trainer: L.Trainer, module, datamodule, ckpt_path: str | None = None) -> dict[str, float]:
-    """Validate, then test every eval split present; the module's float64 metrics of those stages."""
+@dataclass(frozen=True)
+class Evaluation:
+    """metrics: the module's float64 `stage/ASPECT/metric` values of val and every eval split present;
+    clips: stage -> per-clip frame scored (predictions, targets, domains; `_feature` where the module
+    keeps evaluation features)."""
+
+    metrics: dict[str, float]
+    clips: dict
+
+
+def evaluate_splits(trainer: L.Trainer, module, datamodule, ckpt_path: str | None = None) -> Evaluation:
+    """Validate, then test every eval split present."""
     trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
     metrics = {k: v for k, v in module.last_metrics.items() if k.startswith("val/")}
     if datamodule.eval_split_names:
         trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
         prefixes = tuple(f"{s}/" for s in datamodule.eval_split_names)
         metrics |= {k: v for k, v in module.last_metrics.items() if k.startswith(prefixes)}
-    return metrics
+    return Evaluation(metrics, dict(module.eval_clips))
 
 
 def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[str, float], list[str]]:
-    """-> (metrics, aspects). Same data pipeline, labels and metric code as training: reproduces metrics.json."""
-    import lightning as L
-
+    """-> (metrics, aspects). Same data pipeline, labels, trainer settings and metric code as training:
+    reproduces metrics.json."""
     from aqa.training.checkpoint import domains_from_checkpoint, load_checkpoint
-    from aqa.training.cluster import cluster_environment
-    from aqa.training.trainer import check_strategy, parse_devices
+    from aqa.training.trainer import build_trainer
     from data_modules.datamodule import AQADataModule
     from data_modules.manifest import load_table
 
@@ -36,21 +45,8 @@ def evaluate(checkpoint: str | Path, overrides: list[str] = ()) -> tuple[dict[st
     aspects = list(cfg.data.aspects)
     table = domains_from_checkpoint(module, load_table(cfg.data), aspects, list(cfg.data.neutral_splits))
     datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
-    check_strategy(cfg.trainer.strategy)
-    t = cfg.trainer
-    environment = cluster_environment(t.cluster, t.accelerator, parse_devices(t.devices), t.num_nodes)
-    trainer = L.Trainer(
-        accelerator=cfg.trainer.accelerator,
-        devices=parse_devices(cfg.trainer.devices),
-        plugins=[environment] if environment else None,
-        strategy=cfg.trainer.strategy,
-        precision=cfg.trainer.precision,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=cfg.trainer.enable_progress_bar,
-        use_distributed_sampler=False,
-    )
-    return evaluate_splits(trainer, module, datamodule), aspects
+    trainer = build_trainer(cfg, evaluation=True)
+    return evaluate_splits(trainer, module, datamodule).metrics, aspects
 
 
 def main(argv: list[str]) -> int:

@@ -7,9 +7,23 @@ group trials on it instead of re-parsing sweep keys. The one owner of the `strat
     strategy/<A>/handling  the domain handling in use (aqa.model.handling.registry), `none` when K < 2
     strategy/<A>/lambda    the adversary's final GRL strength (0 when not adversarial)
     strategy/<A>/weight    the adversary's loss weight (0 when not adversarial)
+    strategy/<A>/lambda_kept  the GRL strength at the kept checkpoint's step (0: the kept model never
+                           trained against its adversary, e.g. kept before the warm-up ended; not a
+                           grouping key)
 """
 
 KEYS = ("definer", "k", "handling", "lambda", "weight")
+
+
+def strategy_key(aspect: str, key: str) -> str:
+    """`strategy/<A>/<key>` (key one of KEYS)."""
+    return f"strategy/{aspect}/{key}"
+
+
+def read_strategy(metrics: dict, aspect: str) -> dict | None:
+    """{key: value} of `aspect`'s resolved strategy in a run's flat metrics; None when the run wrote none."""
+    found = {k: metrics[strategy_key(aspect, k)] for k in KEYS if strategy_key(aspect, k) in metrics}
+    return found or None
 
 
 def definer_label(definer: dict) -> str:
@@ -22,6 +36,28 @@ def definer_label(definer: dict) -> str:
     return name
 
 
+KEPT_LAMBDA = "lambda_kept"
+
+
+def kept_lambda_key(aspect: str) -> str:
+    return strategy_key(aspect, KEPT_LAMBDA)
+
+
+def kept_lambdas(aspects: list[str], domains, settings: dict, adversary, progress: float) -> dict:
+    """{`strategy/<A>/lambda_kept`: the GRL strength each adversarial aspect trained with at `progress`
+    (the kept checkpoint's step / all steps), by the module's schedule (warm-up, then the DANN ramp)}."""
+    from aqa.model.grl import after_warmup, grl_lambda  # noqa: PLC0415 (torch: not for the report tables)
+
+    p = after_warmup(progress, adversary.warmup_fraction)
+    out = {}
+    for a in aspects:
+        adversarial = int(domains.num_domains.get(a, 0)) >= 2 and settings[a].adversarial
+        out[kept_lambda_key(a)] = (
+            grl_lambda(p, settings[a].lambda_max, settings[a].gamma) if adversarial else 0.0
+        )
+    return out
+
+
 def strategy_metrics(aspects: list[str], domains, settings: dict) -> dict:
     """{`strategy/<A>/<key>`: value} from the fitted DomainLabels and the model's AspectSettings."""
     out = {}
@@ -30,11 +66,12 @@ def strategy_metrics(aspects: list[str], domains, settings: dict) -> dict:
         handled = k >= 2
         setting = settings[a]
         adversarial = handled and setting.adversarial
-        out |= {
-            f"strategy/{a}/definer": definer_label(domains.definers.get(a, {})),
-            f"strategy/{a}/k": k,
-            f"strategy/{a}/handling": setting.domain_handling if handled else "none",
-            f"strategy/{a}/lambda": setting.lambda_max if adversarial else 0.0,
-            f"strategy/{a}/weight": setting.weight if adversarial else 0.0,
+        values = {
+            "definer": definer_label(domains.definers.get(a, {})),
+            "k": k,
+            "handling": setting.domain_handling if handled else "none",
+            "lambda": setting.lambda_max if adversarial else 0.0,
+            "weight": setting.weight if adversarial else 0.0,
         }
+        out |= {strategy_key(a, key): value for key, value in values.items()}
     return out

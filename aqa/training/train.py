@@ -22,41 +22,6 @@ def target_stats(table, aspects: list[str], train_split: str) -> tuple[list[floa
     return mean, [s if s > 1e-6 else 1.0 for s in std]
 
 
-def fit_on_usable(cfg, run_dir: Path, sample_rate: int):
-    """-> (data module, DomainLabels, (target mean, std)), all fitted on the usable rows: the data module
-    drops unusable clips first, so a source whose train clips were all skipped counts no domain."""
-    from aqa.definers.labels import fit_domain_labels  # noqa: PLC0415 (heavy: sklearn)
-    from aqa.features import FeatureSettings
-    from aqa.metrics.monitorable import require_monitor
-    from data_modules.datamodule import AQADataModule, require_splits
-    from data_modules.manifest import load_table
-    from data_modules.manifest.columns import attach_domains
-
-    aspects = list(cfg.data.aspects)
-    neutral = list(cfg.data.neutral_splits)  # rated in one neutral test: domain -1 there (every aspect)
-    if cfg.data.train_split in neutral:
-        from aqa.config.load import ConfigError
-
-        raise ConfigError(f"data.neutral_splits {neutral} names the train split {cfg.data.train_split!r}")
-    table = load_table(cfg.data)
-    require_splits(table, [cfg.data.train_split, cfg.data.val_split])  # before any model is built
-    datamodule = AQADataModule(cfg.data, table, sample_rate, aspects)
-    datamodule.setup()  # checks every clip once (cached) and drops the unusable ones
-    require_monitor(cfg, datamodule.table)  # a NaN checkpoint monitor: refused before any model is built
-    domains = fit_domain_labels(
-        cfg.domain,
-        datamodule.table,
-        run_dir,
-        sample_rate,
-        aspects=aspects,
-        train_split=cfg.data.train_split,
-        seed=cfg.seed,
-        feature_settings=FeatureSettings.from_config(cfg),
-    )
-    datamodule.table = attach_domains(datamodule.table, domains.ids, domains.labels, aspects, neutral)
-    return datamodule, domains, target_stats(datamodule.table, aspects, cfg.data.train_split)
-
-
 def check_screening(cfg) -> None:
     """A screening run (`model.encoder.mode=cached`) has no trainable encoder: options that need the
     waveform (LoRA settings, one encoder per aspect) are refused (ConfigError: `aqa train` exits 2)."""
@@ -97,39 +62,113 @@ def train(cfg) -> dict:
 
 
 def _train(cfg) -> dict:
+    """The spine: table -> domain labels -> data -> model -> trainer -> fit -> evaluate -> write. Each step
+    builds a new object from the previous ones; nothing is changed on an object after it is built."""
     import lightning as L
-    from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-    from aqa.config import save_config
-    from aqa.metrics.shortcut import shortcut_metrics
     from aqa.model.encoder import encoder_sample_rate
-    from aqa.model.module import AQAModule
-    from aqa.model.sections import module_sections
-    from aqa.training.callbacks import LabelAgreement
-    from aqa.training.evaluate import evaluate_splits
-    from aqa.training.probe_report import probe_metrics
-    from aqa.training.references import reference_metrics
-    from aqa.training.run_dir import resolve_run_dir, resume_path
-    from aqa.training.strategy import strategy_metrics
-    from aqa.training.trainer import build_trainer
-    from data_modules.manifest.columns import domain_column
-    from data_modules.validate import system_level_warnings
+    from aqa.training.run_dir import resolve_run_dir
 
     started = time.time()
     run_dir = resolve_run_dir(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    aspects = list(cfg.data.aspects)
     sample_rate = encoder_sample_rate(cfg.model.encoder)
-    datamodule, domains, (mean, std) = fit_on_usable(cfg, run_dir, sample_rate)
-    table = datamodule.table
-    if cfg.model.encoder.mode == "cached":  # screening: the per-layer cache of the frozen encoder
-        from aqa.features import FeatureSettings
-        from aqa.features.layers import compute_layers
-        from aqa.training.cached_data import CachedLayers
+    rows = build_table(cfg, sample_rate)
+    domains = build_domain_labels(cfg, rows, run_dir, sample_rate)
+    rows = label_rows(cfg, rows, domains)
+    data = build_data(cfg, rows, sample_rate)
+    module = build_model(cfg, rows.table, domains)
+    trainer, best = build_fit_trainer(cfg, run_dir, domains)
+    best_path = fit(cfg, trainer, module, data, rows.table, domains, run_dir)
+    evaluation = evaluate_best(trainer, module, data, best_path)
+    metrics = run_metrics(cfg, rows, domains, module, evaluation, sample_rate)
+    metrics |= kept_strength(cfg, domains, module, best_path, trainer.estimated_stepping_batches)
+    metrics |= best.best | {
+        "run/global_step": int(trainer.global_step),
+        "run/epochs": int(trainer.current_epoch),
+        "run/seconds": round(time.time() - started, 1),
+        "run/best_checkpoint": str(best_path or ""),
+        "data/skipped": len(rows.skipped),
+    }
+    if trainer.is_global_zero:
+        write(trainer, module, metrics, evaluation.clips, run_dir, cfg)
+    return metrics
 
-        layers = compute_layers(FeatureSettings.from_config(cfg), table, sample_rate)  # (N, L+1, H)
-        datamodule = CachedLayers(cfg.data, table, layers, aspects, cfg.seed)
-    module = AQAModule(
+
+def build_table(cfg, sample_rate: int):
+    """-> UsableRows: the clip table's usable rows (each clip checked once, cached; unusable ones dropped),
+    refused before any model is built when a needed split is empty or the checkpoint monitor cannot be
+    computed on them."""
+    from aqa.config.load import ConfigError
+    from aqa.metrics.monitorable import require_monitor
+    from data_modules.datamodule import require_splits, usable_rows
+    from data_modules.manifest import load_table
+
+    neutral = list(cfg.data.neutral_splits)
+    if cfg.data.train_split in neutral:
+        raise ConfigError(f"data.neutral_splits {neutral} names the train split {cfg.data.train_split!r}")
+    table = load_table(cfg.data)
+    require_splits(table, [cfg.data.train_split, cfg.data.val_split])
+    rows = usable_rows(cfg.data, table, sample_rate, list(cfg.data.aspects))
+    usable = "after skipping unusable clips; usable rows"
+    require_splits(rows.table, [cfg.data.train_split, cfg.data.val_split], usable)
+    require_monitor(cfg, rows.table)  # a NaN checkpoint monitor: refused before any model is built
+    return rows
+
+
+def build_domain_labels(cfg, rows, run_dir: Path, sample_rate: int):
+    """-> DomainLabels fitted on the usable rows (a source whose train clips were all skipped counts no
+    domain), saved under `run_dir/domains/` (reused by DDP ranks and resumed runs)."""
+    from aqa.definers.labels import fit_domain_labels  # noqa: PLC0415 (heavy: sklearn)
+    from aqa.features import FeatureSettings
+
+    return fit_domain_labels(
+        cfg.domain,
+        rows.table,
+        run_dir,
+        sample_rate,
+        aspects=list(cfg.data.aspects),
+        train_split=cfg.data.train_split,
+        seed=cfg.seed,
+        feature_settings=FeatureSettings.from_config(cfg),
+    )
+
+
+def label_rows(cfg, rows, domains):
+    """-> UsableRows with int64 `domain_<A>` columns (-1: unseen in train, or a `data.neutral_splits` row)."""
+    from data_modules.manifest.columns import attach_domains
+
+    aspects, neutral = list(cfg.data.aspects), list(cfg.data.neutral_splits)
+    return rows.with_table(attach_domains(rows.table, domains.ids, domains.labels, aspects, neutral))
+
+
+def build_data(cfg, rows, sample_rate: int):
+    """-> the data module of the labelled rows: waveform batches, or for a screening run
+    (`model.encoder.mode=cached`) batches of the frozen encoder's per-layer cache (N, L+1, H)."""
+    aspects = list(cfg.data.aspects)
+    if cfg.model.encoder.mode != "cached":
+        from data_modules.datamodule import AQADataModule
+
+        return AQADataModule(cfg.data, rows, sample_rate, aspects)
+    from aqa.features import FeatureSettings
+    from aqa.features.layers import compute_layers
+    from aqa.training.cached_data import CachedLayers
+
+    layers = compute_layers(FeatureSettings.from_config(cfg), rows.table, sample_rate)  # (N, L+1, H)
+    return CachedLayers(cfg.data, rows.table, layers, aspects, cfg.seed)
+
+
+def build_model(cfg, table, domains):
+    """-> AQAModule from the config sections and what was fitted on the labelled usable rows: target
+    statistics, domain counts, class weights and names, the definers and labels (kept in checkpoints).
+    Its final evaluation keeps the pooled features for the domain probe."""
+    from aqa.model.module import AQAModule
+    from aqa.model.sections import module_sections
+    from data_modules.manifest.columns import domain_column
+
+    aspects = list(cfg.data.aspects)
+    mean, std = target_stats(table, aspects, cfg.data.train_split)
+    return AQAModule(
         **module_sections(cfg),
         num_domains=dict(domains.num_domains),
         target_mean=mean,
@@ -141,51 +180,88 @@ def _train(cfg) -> dict:
             "ids": table["id"].tolist(),
             "labels": {a: table[domain_column(a)].tolist() for a in aspects},
         },
+        collect_features=True,
     )
+
+
+def build_fit_trainer(cfg, run_dir: Path, domains):
+    """-> (trainer, BestMetrics): aqa's one trainer (aqa/training/trainer.py) with the best-value tracker
+    and the DDP check that every rank holds the same domain labels."""
+    from aqa.training.callbacks import LabelAgreement
+    from aqa.training.trainer import BestMetrics, build_trainer
+
+    best = BestMetrics()
+    return build_trainer(cfg, run_dir, callbacks=[best, LabelAgreement(domains.digest())]), best
+
+
+def fit(cfg, trainer, module, data, table, domains, run_dir: Path) -> str | None:
+    """Writes config.yaml, trains (resuming `run.resume`); -> the best checkpoint's path (None: none)."""
+    from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+
+    from aqa.config import save_config
+    from aqa.training.run_dir import resume_path
+    from data_modules.validate import system_level_warnings
+
     for message in system_level_warnings(table, [cfg.data.val_split, *cfg.data.eval_splits]):
         rank_zero_warn(f"[aqa] {message}")
-    trainer, best = build_trainer(cfg, run_dir)
-    trainer.callbacks.append(LabelAgreement(domains.digest()))
     if trainer.is_global_zero:
         save_config(cfg, run_dir / "config.yaml")
-        for a in aspects:
+        for a in cfg.data.aspects:
             rank_zero_info(f"[aqa] {a}: definer with {domains.num_domains.get(a, 0)} domains")
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg, run_dir), weights_only=True)
+    trainer.fit(module, datamodule=data, ckpt_path=resume_path(cfg, run_dir), weights_only=True)
+    return trainer.checkpoint_callback.best_model_path or None
 
-    # Final evaluation of the best checkpoint on val and every extra eval split.
-    best_path = trainer.checkpoint_callback.best_model_path or None
-    module.collect_features = True
-    metrics = evaluate_splits(trainer, module, datamodule, ckpt_path=best_path)
-    # the source-lookup reference, scored on the same clips: what the source alone earns on each key
-    metrics |= shortcut_metrics(
-        table, aspects, module.eval_clips, cfg.data.train_split, cfg.metrics.min_source_clips
-    )
-    metrics |= reference_metrics(cfg, table, sample_rate, module.eval_clips)  # train mean, linear probes
-    val_clips = module.eval_clips.get("val")
-    metrics |= best.best
+
+def evaluate_best(trainer, module, data, best_path: str | None):
+    """-> Evaluation (metrics, per-clip frames) of the best checkpoint on val and every extra eval split."""
+    from aqa.training.evaluate import evaluate_splits
+
+    return evaluate_splits(trainer, module, data, ckpt_path=best_path)
+
+
+def run_metrics(cfg, rows, domains, module, evaluation, sample_rate: int) -> dict:
+    """The evaluation's metrics, beside the references scored on the same clips (source lookup, train mean,
+    linear probes), the resolved per-aspect strategy and the dataset-ID probe of the pooled features."""
+    from aqa.metrics.shortcut import shortcut_metrics
+    from aqa.training.probe_report import probe_metrics
+    from aqa.training.references import reference_metrics
+    from aqa.training.strategy import strategy_metrics
+
+    aspects, table, clips = list(cfg.data.aspects), rows.table, evaluation.clips
+    metrics = dict(evaluation.metrics)
+    metrics |= shortcut_metrics(table, aspects, clips, cfg.data.train_split, cfg.metrics.min_source_clips)
+    metrics |= reference_metrics(cfg, table, sample_rate, clips)  # train mean, linear probes
     metrics |= strategy_metrics(aspects, domains, module.aspect_model.settings)
-    if val_clips is not None:
-        metrics |= probe_metrics(val_clips, table, aspects, domains.names, seed=cfg.seed)
-    metrics |= {
-        "run/global_step": int(trainer.global_step),
-        "run/epochs": int(trainer.current_epoch),
-        "run/seconds": round(time.time() - started, 1),
-        "run/best_checkpoint": str(best_path or ""),
-        "data/skipped": len(getattr(datamodule, "skipped", [])),
-    }
-    if trainer.is_global_zero:
-        _write_outputs(trainer, module, metrics, run_dir, cfg)
+    if clips.get("val") is not None:
+        metrics |= probe_metrics(clips["val"], table, aspects, domains.names, seed=cfg.seed)
     return metrics
 
 
-def _write_outputs(trainer, module, metrics: dict, run_dir: Path, cfg) -> None:
+def kept_strength(cfg, domains, module, best_path: str | None, total_steps: int) -> dict:
+    """`strategy/<A>/lambda_kept`: each adversary's GRL strength at the kept checkpoint's step (a model kept
+    before the adversary's warm-up ended measured ERM, whatever its strategy says)."""
+    import torch
+
+    from aqa.training.strategy import kept_lambdas
+
+    if not best_path:
+        return {}
+    step = torch.load(best_path, map_location="cpu", weights_only=True)["global_step"]
+    progress = step / max(1, total_steps)
+    return kept_lambdas(
+        list(cfg.data.aspects), domains, module.aspect_model.settings, cfg.model.adversary, progress
+    )
+
+
+def write(trainer, module, metrics: dict, clips: dict, run_dir: Path, cfg) -> None:
+    """metrics.json, predictions/ (per clip), adapters/ (lora), the W&B summary."""
     from lightning.pytorch.utilities import rank_zero_info
 
     from aqa.metrics.predictions import PREDICTIONS_DIR, write_predictions
     from aqa.training.report import finite
 
     (run_dir / "metrics.json").write_text(json.dumps(finite(metrics), indent=2, sort_keys=True))
-    write_predictions(module.eval_clips, list(cfg.data.aspects), run_dir / PREDICTIONS_DIR)  # per clip
+    write_predictions(clips, list(cfg.data.aspects), run_dir / PREDICTIONS_DIR)  # per clip
     module.save_adapters(run_dir / "adapters")  # lora only
     summary = {k: v for k, v in metrics.items() if not k.startswith("run/best")}
     for logger in trainer.loggers:

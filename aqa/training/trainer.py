@@ -162,11 +162,41 @@ def check_strategy(strategy: str) -> None:
         )
 
 
-def build_trainer(cfg, run_dir: Path) -> tuple[L.Trainer, BestMetrics]:
+def build_trainer(cfg, run_dir: Path | None = None, callbacks=(), evaluation: bool = False) -> L.Trainer:
+    """The one L.Trainer of aqa: the `trainer:` section (devices, strategy, precision, cluster, limits,
+    determinism, `extra`), with aqa's own samplers (no distributed sampler).
+
+    Training (`aqa train`): checkpoints in `run_dir/checkpoints`, early stopping, the loggers, and the
+    given `callbacks` (e.g. BestMetrics). evaluation=True (`aqa eval`): the same settings without
+    loggers, checkpoints or early stopping, writing nothing (`run_dir` unused).
+    """
     check_strategy(cfg.trainer.strategy)
-    ckpt = cfg.checkpoint
+    t = cfg.trainer
+    environment = cluster_environment(t.cluster, t.accelerator, parse_devices(t.devices), t.num_nodes)
+    everything = [] if evaluation else [checkpoint_callback(cfg.checkpoint, run_dir)]
+    everything += list(callbacks)
+    patience = cfg.checkpoint.early_stopping_patience
+    if patience > 0 and not evaluation:
+        # check_finite=False: a NaN correlation (constant predictions early on) is no reason to stop
+        monitor, mode = cfg.checkpoint.monitor, cfg.checkpoint.mode
+        everything.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience, check_finite=False))
+    if t.enable_progress_bar:
+        everything.append(RichProgressBar(leave=True))
+    return L.Trainer(
+        **trainer_kwargs(t),
+        plugins=[environment] if environment else None,
+        callbacks=everything,
+        logger=False if evaluation else (build_loggers(cfg, run_dir) or False),
+        enable_checkpointing=not evaluation,
+        default_root_dir=None if evaluation else str(run_dir),
+        use_distributed_sampler=False,  # aqa's samplers shard by rank themselves
+    )
+
+
+def checkpoint_callback(ckpt, run_dir: Path) -> ModelCheckpoint:
+    """The `checkpoint:` section -> ModelCheckpoint writing `run_dir/checkpoints/`."""
     monitor_name = ckpt.monitor.replace("/", "_")
-    checkpoint = ModelCheckpoint(
+    return ModelCheckpoint(
         dirpath=str(run_dir / "checkpoints"),
         # the metric's value goes in the name; its key (with '/') does not: no sub-folders
         filename="epoch{epoch:03d}-step{step:06d}-" + monitor_name + "{" + ckpt.monitor + ":.4f}",
@@ -176,28 +206,3 @@ def build_trainer(cfg, run_dir: Path) -> tuple[L.Trainer, BestMetrics]:
         save_top_k=ckpt.save_top_k,
         save_last=ckpt.save_last,
     )
-    best = BestMetrics()
-    callbacks = [checkpoint, best]
-    if ckpt.early_stopping_patience > 0:
-        callbacks.append(
-            # check_finite=False: a NaN correlation (constant predictions early on) is no reason to stop
-            EarlyStopping(
-                monitor=ckpt.monitor,
-                mode=ckpt.mode,
-                patience=ckpt.early_stopping_patience,
-                check_finite=False,
-            )
-        )
-    t = cfg.trainer
-    environment = cluster_environment(t.cluster, t.accelerator, parse_devices(t.devices), t.num_nodes)
-    if t.enable_progress_bar:
-        callbacks.append(RichProgressBar(leave=True))
-    trainer = L.Trainer(
-        **trainer_kwargs(t),
-        plugins=[environment] if environment else None,
-        callbacks=callbacks,
-        logger=build_loggers(cfg, run_dir) or False,
-        default_root_dir=str(run_dir),
-        use_distributed_sampler=False,  # aqa's samplers shard by rank themselves
-    )
-    return trainer, best

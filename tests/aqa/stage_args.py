@@ -1,5 +1,5 @@
 """The named arguments the definers take, from a test's experiment config, as `aqa train` passes them
-(aqa/training/train.py `fit_on_usable`)."""
+(aqa/training/train.py `build_domain_labels`)."""
 
 from aqa.features import FeatureSettings
 

@@ -15,7 +15,10 @@ from aqa.sweep.state import SweepDir
 def test_quickstart_sweep_narrows_the_grid_and_places_overrides():
     base = load_sweep(GRID)
     sweep = quickstart_sweep(base, seeds=2, definers=["none", "kmeans"], overrides=["trainer.max_epochs=1"])
-    assert [v["name"] for v in sweep["parameters"]["domain.definer"]["values"]] == ["none", "kmeans"]
+    # kmeans at three adversary strengths (issue 21: lambda swept inside each adversarial candidate)
+    values = sweep["parameters"]["domain.definer"]["values"]
+    assert [v["name"] for v in values] == ["none", "kmeans", "kmeans", "kmeans"]
+    assert [v.get("lambda_max") for v in values] == [None, 0.1, 0.3, 1.0]
     assert sweep["parameters"]["seed"] == {"values": [0, 1]}
     assert sweep["command"][-2:] == ["trainer.max_epochs=1", "${args_no_hyphens}"]
     experiment = Path(sweep["command"][2])
@@ -40,9 +43,21 @@ def test_quickstart_runs_sweep_and_selection(tmp_path, tiny_overrides):
     assert main(argv) == 0
     trials = SweepDir(tmp_path / "sweep").trials()
     strategies = sorted(
-        (t.params["domain.definer"]["name"], t.params["domain.definer"].get("handling") or "") for t in trials
-    )  # the dataset labels come with three handlings: adversarial (default), conditioned, bias
-    assert strategies == [("dataset", ""), ("dataset", "bias"), ("dataset", "conditioned"), ("none", "")]
+        (
+            t.params["domain.definer"]["name"],
+            t.params["domain.definer"].get("handling") or "",
+            t.params["domain.definer"].get("lambda_max") or 0.0,
+        )
+        for t in trials
+    )  # the dataset labels come with three handlings: adversarial (at three lambdas), conditioned, bias
+    assert strategies == [
+        ("dataset", "", 0.1),
+        ("dataset", "", 0.3),
+        ("dataset", "", 1.0),
+        ("dataset", "bias", 0.0),
+        ("dataset", "conditioned", 0.0),
+        ("none", "", 0.0),
+    ]
     assert all(t.state == "finished" for t in trials)
     assert all(t.status["in_process"] and "model.encoder.mode=cached" in t.status["command"] for t in trials)
     # one seed and no random control: nothing is shortlisted, nothing is confirmed, nothing trained end to end

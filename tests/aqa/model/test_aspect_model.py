@@ -17,7 +17,14 @@ from aqa.model.pooling import masked_layer_means
 from aqa.model.sections import module_sections
 
 OLD = Path(__file__).parent / "old"
-BASE = ["model.encoder.name=tiny", "model.head_hidden=8", "model.adversary.hidden=8", "logger.wandb=false"]
+# the old module summed the domain terms over adversarial aspects: the pre-issue-21 form, set explicitly
+BASE = [
+    "model.encoder.name=tiny",
+    "model.head_hidden=8",
+    "model.adversary.hidden=8",
+    "logger.wandb=false",
+    "loss.domain_reduction=sum",
+]
 NAMES = sorted(p.stem for p in OLD.glob("*.pt"))
 
 

@@ -73,13 +73,15 @@ def test_an_aspects_reversed_gradient_does_not_depend_on_other_adversaries(tiny_
     assert ratio == pytest.approx(1.0, abs=1e-4)  # was 4.000 with the mean over adversarial aspects
 
 
-def test_per_aspect_lambda_gamma_and_weight(tiny_overrides):
+@pytest.mark.parametrize("reduction", ["mean", "sum", None])
+def test_per_aspect_lambda_gamma_and_weight(tiny_overrides, reduction):
     module = build(
         tiny_overrides,
         {a: K for a in ASPECTS},
         "model.aspects.PQ.lambda_max=0.5",
         "model.aspects.PC.gamma=1.0",
         "model.aspects.CE.weight=3.0",
+        *([f"loss.domain_reduction={reduction}"] if reduction else []),  # None: the default (mean)
     )
     module._trainer = SimpleNamespace(global_step=5, estimated_stepping_batches=10)  # progress 0.5
     module.on_train_batch_start(None, 0)
@@ -95,8 +97,16 @@ def test_per_aspect_lambda_gamma_and_weight(tiny_overrides):
         out = module(audio, lengths, domains)
         total, logs = domain_objective(module, out, module.normalise(targets), domains)
     weights = {"PQ": 1.0, "PC": 1.0, "CE": 3.0, "CU": 1.0}
-    expected = sum(weights[a] * logs[f"train/{a}/domain_loss"] for a in ASPECTS)  # a sum, not a mean
+    summed = sum(weights[a] * logs[f"train/{a}/domain_loss"] for a in ASPECTS)
+    # mean (DANN per aspect): over the A aspects, as the MOS term is; sum: the pre-issue-21 form
+    expected = summed if reduction == "sum" else summed / len(ASPECTS)
     assert float(total) == pytest.approx(float(expected))
+
+
+def test_unknown_domain_reduction_is_refused(tiny_overrides):
+    module = build(tiny_overrides, {a: K for a in ASPECTS}, "loss.domain_reduction=median")
+    with pytest.raises(ValueError, match="loss.domain_reduction must be one of"):
+        DomainAdversary().applies(module.aspect_model, module.loss_cfg)
 
 
 def test_aspect_settings_reject_unknown_names(tiny_overrides):

@@ -37,9 +37,12 @@ def aqa(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def plain_definers(sweep: dict) -> dict:
-    """The grid without the strategies that add a domain handling to a definer (fewer trials)."""
+    """The grid without the strategies that add a domain handling to a definer, each adversary at its
+    largest swept lambda only (fewer trials)."""
     values = sweep["parameters"]["domain.definer"]["values"]
-    sweep["parameters"]["domain.definer"]["values"] = [v for v in values if "handling" not in v]
+    sweep["parameters"]["domain.definer"]["values"] = [
+        v for v in values if "handling" not in v and v.get("lambda_max", 1.0) == 1.0
+    ]
     return sweep
 
 

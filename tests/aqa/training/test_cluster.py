@@ -51,7 +51,7 @@ def _trainer(tmp_path, *overrides):
         ["trainer.accelerator=cpu", "trainer.strategy=ddp", "logger.wandb=false", "logger.csv=false"]
         + list(overrides),
     )
-    trainer, _ = build_trainer(cfg, tmp_path)
+    trainer = build_trainer(cfg, tmp_path)
     return trainer.strategy.cluster_environment
 
 

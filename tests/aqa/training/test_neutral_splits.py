@@ -10,7 +10,7 @@ from aqa.config import load_config
 from aqa.config.load import ConfigError
 from aqa.model.module import AQAModule
 from aqa.model.sections import module_sections
-from aqa.training.train import fit_on_usable
+from aqa.training.train import build_table
 from data_modules.manifest import load_table
 from data_modules.manifest.columns import attach_domains, domain_matrix
 
@@ -71,7 +71,7 @@ def test_a_bias_model_on_a_neutral_split_predicts_as_with_unknown_labels(tiny_ov
 def test_training_refuses_a_neutral_train_split(tiny_overrides, tmp_path):
     cfg = load_config(None, [*tiny_overrides, "data.neutral_splits=[train]", f"run.dir={tmp_path}"])
     with pytest.raises(ConfigError, match="names the train split"):
-        fit_on_usable(cfg, tmp_path, 24000)
+        build_table(cfg, 24000)
 
 
 @pytest.mark.slow  # one short training run on a small known-answer corpus

@@ -43,7 +43,9 @@ def _train_in_fresh_process(overrides: list[str], out) -> dict:
 @pytest.mark.parametrize("name", sorted(PINNED))
 def test_waveform_run_reproduces_the_old_metrics(name, tmp_path):
     maker = _maker()
-    overrides = [*maker.run_overrides(tmp_path), *maker.RUNS[name], f"run.dir={tmp_path}/run"]
+    # the old code summed the domain terms over adversarial aspects: its form, set explicitly (issue 21)
+    old_form = ["loss.domain_reduction=sum"]
+    overrides = [*maker.run_overrides(tmp_path), *maker.RUNS[name], *old_form, f"run.dir={tmp_path}/run"]
     metrics = _train_in_fresh_process(overrides, tmp_path / "metrics.json")
     old = PINNED[name]
     new = {k: v for k, v in metrics.items() if k not in maker.VOLATILE}

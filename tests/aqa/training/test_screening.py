@@ -33,6 +33,8 @@ def test_screening_run_writes_the_run_folder_and_every_metric(screening):
     for key in ("val/PQ/utt_srcc", "val/mean/within_srcc", "test/CU/sys_srcc", "shortcut/val/PQ/utt_srcc"):
         assert key in written, key
     assert written["strategy/PQ/handling"] == "adversarial" and written["strategy/PQ/k"] == 3
+    # the GRL strength the kept checkpoint trained with (tests/aqa/training/test_kept_lambda.py: its value)
+    assert 0.0 <= written["strategy/PQ/lambda_kept"] <= written["strategy/PQ/lambda"]
 
 
 def test_screening_is_deterministic(screening):

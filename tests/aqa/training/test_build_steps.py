@@ -1,13 +1,16 @@
-"""Target statistics, domain K and class weights are fitted on the training rows that actually train."""
+"""The build steps of `aqa train` (aqa/training/train.py): target statistics, domain K and class weights
+are fitted on the training rows that actually train, and the data module is built with its labels."""
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from aqa.config import load_config
 from aqa.definers.labels import fit_labels
 from aqa.definers.resolve import resolve_definers
 from aqa.model.encoder import encoder_sample_rate
-from aqa.training.train import fit_on_usable
+from aqa.training.train import build_data, build_domain_labels, build_model, build_table, label_rows
+from data_modules.manifest import load_table
 from tests.aqa.stage_args import label_args
 from tests.aqa.training.conftest import write_small_manifest
 
@@ -30,11 +33,18 @@ def test_a_source_whose_train_clips_are_all_skipped_counts_no_domain(tmp_path, t
             "metrics.min_source_clips=3",  # the 9 val clips: 3 per source (else the monitor is refused)
         ],
     )
-    datamodule, domains, (mean, std) = fit_on_usable(
-        cfg, tmp_path / "run", encoder_sample_rate(cfg.model.encoder)
-    )
+    sample_rate = encoder_sample_rate(cfg.model.encoder)
+    rows = build_table(cfg, sample_rate)
+    domains = build_domain_labels(cfg, rows, tmp_path / "run", sample_rate)
+    labelled = label_rows(cfg, rows, domains)
+    datamodule = build_data(cfg, labelled, sample_rate)
+    module = build_model(cfg, labelled.table, domains)
+    mean, std = module.target_mean.tolist(), module.target_std.tolist()
 
-    assert len(datamodule.skipped) == len(dead) == 12
+    assert len(rows.skipped) == len(datamodule.skipped) == len(dead) == 12
+    assert datamodule.table is labelled.table  # built complete: no setup() needed, nothing set later
+    with pytest.raises(ValueError, match="same rows"):
+        rows.with_table(rows.table.iloc[::-1])  # labels go with the rows they were fitted on
     assert domains.num_domains == {a: 2 for a in cfg.data.aspects}
     assert domains.names["PQ"] == ["source0", "source1"]
     assert all(len(w) == 2 for w in domains.class_weights.values())
@@ -48,5 +58,5 @@ def test_a_source_whose_train_clips_are_all_skipped_counts_no_domain(tmp_path, t
 
     # fitted on the whole table (before the data module drops the dead clips), K would count source2
     specs = resolve_definers(cfg.domain, list(cfg.data.aspects))
-    before = fit_labels(cfg.domain, datamodule.source, specs, **label_args(cfg))
+    before = fit_labels(cfg.domain, load_table(cfg.data), specs, **label_args(cfg))
     assert before.num_domains["PQ"] == 3
