@@ -1,18 +1,26 @@
-"""`aqa quickstart`: which domain definer helps which MOS aspect, on the generated corpus, in one command.
+"""`aqa quickstart`: which domain definer helps which MOS aspect, on the generated corpus, screened then confirmed.
 
-`aqa quickstart [--dir DIR] [--seeds N] [--definers a,b] [--jobs N] [--waveform] [key=value ...]` generates
-the corpus, runs the offline grid `sweeps/quickstart_grid.yaml` (every definer x seed; screening trials on the
-frozen encoder's layer cache unless --waveform), then `aqa select` under the default
-protocol `within`: one table per protocol (within, heldout, pooled, oracle) with the source-lookup
-shortcut row, per-aspect paired comparisons against ERM and the random control over seeds, the domain
-probe against its floors, and `selection.md`, `selection.png`, `selection.yaml` in DIR/sweep/.
+`aqa quickstart [--dir DIR] [--seeds N] [--definers a,b] [--jobs N] [--confirm-seeds N] [--screen-only]
+[--waveform] [key=value ...]` generates the corpus, then runs two stages (docs/quickstart_stages.md):
+
+1. screening: the offline grid `sweeps/quickstart_grid.yaml` (every definer x seed, 20 seeds; screening
+   trials on the frozen encoder's layer cache unless --waveform), ranked by `aqa select` under the default
+   protocol (every protocol's table, the shortcut row, paired comparisons against ERM and the random
+   control, minimum detectable effects; selection.md and selection.png in DIR/sweep/, no selection.yaml),
+   then a lenient shortlist: at most one candidate per aspect (aqa/sweep/confirm.py);
+2. confirmation: the shortlist deployed on every aspect at once (the final model), ERM and the random
+   control trained end to end (the experiment's LoRA encoder) on fresh seeds, compared with a fresh clip
+   resample and the same statistics; only a confirmed candidate enters DIR/selection.yaml.
 """
 
 import argparse
 import copy
+import os
 from pathlib import Path
 
 import yaml
+from rich.markup import escape
+from rich.table import Table
 
 from aqa.config.train import RUNS_ROOT
 from aqa.console import make_console
@@ -20,7 +28,10 @@ from aqa.sweep.command import load_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 GRID = REPO / "sweeps" / "quickstart_grid.yaml"
-SCREENING = ("model.encoder.mode=cached",)  # the quickstart's trials unless --waveform
+SCREENING = ("model.encoder.mode=cached",)  # the quickstart's screening trials unless --waveform
+SCREEN_SEEDS = 20  # screening seeds 0 .. 19
+JOBS = min(2, os.cpu_count() or 1)  # trials at once (screening workers, confirmation controllers)
+CONFIRM_SEEDS = 4  # seeds 1000 .. 1003 x 3 deployments = 12 waveform trials; with --jobs 2 as long as 3 seeds
 
 
 def quickstart_sweep(
@@ -46,47 +57,137 @@ def quickstart_sweep(
     return sweep
 
 
+def _table(title: str, header: list[str], rows: list[list[str]], caption: str = "") -> Table:
+    table = Table(title=title, caption=caption)
+    for i, column in enumerate(header):
+        table.add_column(column, justify="left" if i < 2 else "right", overflow="fold")
+    for cells in rows:
+        table.add_row(*[escape(c) for c in cells])
+    return table
+
+
+def _md(title: str, header: list[str], rows: list[list[str]], lines: list[str]) -> list[str]:
+    out = [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return (
+        out + ["| " + " | ".join(c.replace("|", "/") for c in cells) + " |" for cells in rows] + [""] + lines
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aqa quickstart", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--dir", default=str(RUNS_ROOT / "quickstart"), help="output folder (rerun to resume)"
     )
-    parser.add_argument("--seeds", type=int, help="seeds per definer (default: the sweep file's)")
+    parser.add_argument(
+        "--seeds", type=int, default=SCREEN_SEEDS, help=f"screening seeds (default {SCREEN_SEEDS})"
+    )
     parser.add_argument("--definers", help="comma-separated definer names (default: all in the sweep file)")
     parser.add_argument(
         "--waveform",
         action="store_true",
-        help="end-to-end trials on the waveform (the experiment's LoRA encoder) instead of screening trials",
+        help="screen with end-to-end trials on the waveform (the experiment's LoRA encoder): slow",
     )
-    parser.add_argument("--jobs", type=int, default=1, help="screening trials at once (default 1)")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides for every trial")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=JOBS,
+        help=f"trials at once in both stages (default {JOBS}; each trial uses cores / jobs threads)",
+    )
+    parser.add_argument(
+        "--confirm-seeds",
+        type=int,
+        default=CONFIRM_SEEDS,
+        help=f"fresh seeds of the confirmation (default {CONFIRM_SEEDS}; 3 waveform trials each)",
+    )
+    parser.add_argument("--screen-only", action="store_true", help="stop after the shortlist")
+    parser.add_argument("overrides", nargs="*", help="key=value overrides for every trial of both stages")
     args = parser.parse_args(argv)
     from aqa.config import load_config
+    from aqa.sweep import confirm as stage
     from aqa.sweep.offline import run_sweep
+    from aqa.sweep.protocols import DEFAULT_PROTOCOL
+    from aqa.sweep.ranking import resolve_protocol
+    from aqa.sweep.records import offline_records
     from aqa.sweep.select import select
     from data_modules.corpus.generate import ensure_corpus
 
     console = make_console()
     out = Path(args.dir)
     definers = args.definers.split(",") if args.definers else None
-    # trials write no W&B runs unless asked (logger.wandb=true): an offline W&B run per trial (24 in the
-    # default grid: 8 strategies x 3 seeds) only costs time here
+    # trials write no W&B runs unless asked (logger.wandb=true): an offline W&B run per trial only costs time
     # screening by default: the per-aspect model on the frozen encoder's layer cache, in-process trials
     # (docs/screening.md); the experiment's LoRA settings are LoraConfig's defaults, which screening accepts
+    common = ["logger.wandb=false", *args.overrides]
     screening = [] if args.waveform else list(SCREENING)
-    overrides = ["logger.wandb=false", *screening, *args.overrides]
-    sweep = quickstart_sweep(load_sweep(GRID), args.seeds, definers, overrides)
+    sweep = quickstart_sweep(load_sweep(GRID), args.seeds, definers, [*common[:1], *screening, *common[1:]])
     out.mkdir(parents=True, exist_ok=True)
     sweep_file = out / "quickstart_grid.yaml"
     sweep_file.write_text(yaml.safe_dump(sweep, sort_keys=False))
 
     experiment = next(word for word in sweep["command"] if word.endswith(".yaml"))
     console.rule("1. generated corpus")
-    console.print(f"manifest: {ensure_corpus(load_config(experiment, overrides).data.corpus)}")
-    console.rule("2. every definer x seed (offline sweep)")
+    console.print(f"manifest: {ensure_corpus(load_config(experiment, common).data.corpus)}")
+    console.rule(f"2. screening: every definer x {args.seeds} seeds (offline sweep)")
     if run_sweep(sweep_file, out / "sweep", console=console, jobs=args.jobs) != 0:
         return 1
-    console.rule("3. definer per aspect: every protocol, paired against ERM (validation only)")
-    select(str(out / "sweep"), console=console)
-    console.print(f"next: measure the selected model over the same seeds: aqa final {out / 'sweep'}")
+    console.rule("3. screening verdicts: every protocol, paired against ERM (validation only)")
+    by_protocol = select(str(out / "sweep"), console=console, write_selection=False)
+    protocol, _ = resolve_protocol(DEFAULT_PROTOCOL, offline_records(out / "sweep")[1])
+    short = stage.shortlist(by_protocol[protocol.name])
+    rule = (
+        f"shortlist (lenient; {protocol.name}): per aspect the candidate with the largest mean gain over ERM "
+        f"among those whose unadjusted one-sided {1 - stage.SCREEN_ALPHA:.0%} bound vs ERM is above 0 and "
+        "whose mean beats the random control"
+    )
+    rows = stage.shortlist_rows(short)
+    console.print(_table("screening -> shortlist", stage.SHORTLIST_HEADER, rows, rule))
+    report = [f"# aqa quickstart {out}: screen -> confirm", ""]
+    report += _md("Screening shortlist", stage.SHORTLIST_HEADER, rows, [rule, ""])
+    if args.screen_only:
+        (out / "stages.md").write_text("\n".join(report))
+        console.print(f"--screen-only: stopped before the confirmation; wrote {out / 'stages.md'}")
+        return 0
+
+    console.rule("4. confirmation: the shortlist end to end on fresh seeds")
+    confirmed = {}
+    if not any(s.candidate is not None for s in short.values()):
+        console.print("confirmation: no aspect has a shortlisted candidate: nothing to train; ERM everywhere")
+        report += ["## Confirmation", "", "No aspect has a shortlisted candidate: nothing trained.", ""]
+    else:
+        seeds = stage.confirm_seeds(args.confirm_seeds, sweep["parameters"]["seed"]["values"])
+        command = quickstart_sweep(load_sweep(GRID), overrides=common)["command"]
+        files = list(stage.prepare(out / "confirm", short, command, seeds, "quickstart-confirm").values())
+        console.print(
+            f"{len(seeds)} fresh seeds x {len(stage.VARIANTS)} deployments ({', '.join(stage.VARIANTS)}), "
+            f"waveform trials, {args.jobs} at once: {files[0].parent}"
+        )
+        if stage.run_sweeps(files, args.jobs, console):
+            return 1
+        records = stage.records_of(files)
+        confirmed = stage.confirm(records, short, protocol)
+        rows = stage.confirm_rows(confirmed)
+        caption = (
+            f"{protocol.key('<A>')} over seeds {seeds[0]}..{seeds[-1]}, clip resample seed "
+            f"{stage.CONFIRM_BOOT_SEED}; Δ: mean paired difference (≥ simultaneous lower bound over the "
+            "shortlisted aspects); confirmed: both bounds above 0"
+        )
+        console.print(_table("confirmation (waveform, LoRA)", stage.CONFIRM_HEADER, rows, caption))
+        console.print(stage.power_line(confirmed))
+        report += _md(
+            f"Confirmation ({files[0].parent})",
+            stage.CONFIRM_HEADER,
+            rows,
+            [caption, "", stage.power_line(confirmed), ""],
+        )
+    selection = stage.selection_file(short, confirmed)
+    header = f"# aqa quickstart {out}: confirmed candidates only (ERM elsewhere); docs/quickstart_stages.md\n"
+    (out / "selection.yaml").write_text(header + yaml.safe_dump(selection, sort_keys=False))
+    (out / "stages.md").write_text("\n".join(report))
+    for a, e in selection.items():
+        console.print(
+            f"{a}: {e['definer']['name']}"
+            + (" (confirmed)" if a in confirmed and confirmed[a].confirmed else "")
+        )
+    console.print(f"wrote {out / 'selection.yaml'} and {out / 'stages.md'}")
+    console.print(f"next: aqa train {experiment} domain.selection={out / 'selection.yaml'}")
     return 0

@@ -60,9 +60,11 @@ def select(
     protocol: str = DEFAULT_PROTOCOL,
     console: Console | None = None,
     wandb: bool = False,
+    write_selection: bool = True,
 ) -> dict[str, dict[str, AspectRanking]]:
     """Rank under every protocol, choose under `protocol`, write the three files into `out`, print the
-    tables; returns {protocol: {aspect: AspectRanking}}."""
+    tables; returns {protocol: {aspect: AspectRanking}}. `write_selection` False: no selection.yaml (a
+    screening stage whose verdicts still need confirming, aqa/sweep/confirm.py)."""
     from aqa.sweep.ranking import aspects_of, group, neutral_declared, rank, resolve_protocol  # (scipy)
     from aqa.sweep.records import offline_records, online_records
     from aqa.sweep.report import (
@@ -119,7 +121,8 @@ def select(
     floors = probe_floors(records, aspects)
     out.mkdir(parents=True, exist_ok=True)
     header = f"# aqa select {source}: definer per aspect, protocol {protocol} ({chosen.key('<A>')})\n"
-    (out / "selection.yaml").write_text(header + yaml.safe_dump(selection, sort_keys=False))
+    if write_selection:
+        (out / "selection.yaml").write_text(header + yaml.safe_dump(selection, sort_keys=False))
     (out / "selection.md").write_text(markdown(by_protocol, protocol, floors, note))
     heatmap({a: r for a, r in rankings.items() if r.rows}, out / "selection.png")
     for table in rich_tables(by_protocol, protocol, floors):
@@ -135,14 +138,15 @@ def select(
     for line in kept_notes(rankings):
         console.print(f"[yellow]warning: {line}[/]")
     console.print(note)
-    for file in ("selection.yaml", "selection.md", "selection.png"):
+    written = ["selection.yaml"] if write_selection else []
+    for file in (*written, "selection.md", "selection.png"):
         console.print(f"wrote {out / file}")
     log_report(
         "selection",
         out,
         {"selection/heatmap": out / "selection.png"},
         {"selection/ranking": [row for r in rankings.values() for row in r.rows]},
-        [out / "selection.yaml", out / "selection.md"],
+        [out / f for f in (*written, "selection.md")],
         wandb,
         **sweep_target(source),
     )

@@ -1,4 +1,5 @@
-"""`aqa quickstart`: the quickstart grid narrowed and run end to end on the generated corpus."""
+"""`aqa quickstart`: the quickstart grid narrowed and run end to end on the generated corpus, screening then
+confirmation (the statistics of both stages: tests/aqa/sweep/test_confirm.py)."""
 
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import pytest
 import yaml
 
 from aqa.quickstart import GRID, main, quickstart_sweep
+from aqa.sweep import confirm as stage
 from aqa.sweep.command import load_sweep
 from aqa.sweep.state import SweepDir
 
@@ -26,16 +28,19 @@ def test_quickstart_sweep_narrows_the_grid_and_places_overrides():
         quickstart_sweep(base, definers=["nope"])
 
 
+SMALL = [
+    "data.corpus.size=120",
+    "metrics.min_source_clips=2",  # ~4 val clips per source at this size
+    "trainer.max_epochs=1",
+    "trainer.enable_progress_bar=false",
+]
+
+
 @pytest.mark.slow
 def test_quickstart_runs_sweep_and_selection(tmp_path, tiny_overrides):
-    overrides = [
-        "data.corpus.size=120",
-        "metrics.min_source_clips=2",  # ~4 val clips per source at this size
-        "trainer.max_epochs=1",
-        "trainer.enable_progress_bar=false",
-        *tiny_overrides,
-    ]
-    assert main(["--dir", str(tmp_path), "--seeds", "1", "--definers", "none,dataset", *overrides]) == 0
+    overrides = [*SMALL, *tiny_overrides]
+    argv = ["--dir", str(tmp_path), "--seeds", "1", "--definers", "none,dataset", "--jobs", "1", *overrides]
+    assert main(argv) == 0
     trials = SweepDir(tmp_path / "sweep").trials()
     strategies = sorted(
         (
@@ -55,10 +60,62 @@ def test_quickstart_runs_sweep_and_selection(tmp_path, tiny_overrides):
     ]
     assert all(t.state == "finished" for t in trials)
     assert all(t.status["in_process"] and "model.encoder.mode=cached" in t.status["command"] for t in trials)
-    selection = yaml.safe_load((tmp_path / "sweep" / "selection.yaml").read_text())
-    assert selection and {s["definer"]["name"] for s in selection.values()} <= {"none", "dataset"}
+    # one seed and no random control: nothing is shortlisted, nothing is confirmed, nothing trained end to end
+    assert not (tmp_path / "sweep" / "selection.yaml").exists()  # the screening's verdict is not a selection
+    assert not (tmp_path / "confirm").exists()
+    selection = yaml.safe_load((tmp_path / "selection.yaml").read_text())
+    assert selection == {a: stage.ERM_ENTRY for a in ("PQ", "PC", "CE", "CU")}
+    assert "nothing trained" in (tmp_path / "stages.md").read_text()
     table = (tmp_path / "sweep" / "selection.md").read_text()
     for protocol in ("within", "heldout", "pooled", "oracle"):
         assert f"## Protocol `{protocol}`" in table
-    assert "source lookup (shortcut)" in table and "Δ vs ERM" in table
-    assert "linear probe (encoder)" in table and "linear probe (acoustic)" in table
+    assert "source lookup (shortcut)" in table
+    assert "Δ vs ERM" in table and "linear probe (encoder)" in table and "linear probe (acoustic)" in table
+
+
+@pytest.mark.slow
+def test_quickstart_confirms_the_shortlist_end_to_end(tmp_path, tiny_overrides, monkeypatch):
+    """A shortlist forced for PQ (the real rule rarely passes on 2 tiny seeds): the confirmation trains the
+    deployment, ERM and the random control end to end on fresh seeds; only what it confirms is selected."""
+
+    rule = stage.shortlist
+
+    def forced(rankings):
+        short = rule(rankings)
+        row = next(r for r in rankings["PQ"].rows if r.candidate.label == "dataset")
+        control = next(r.candidate for r in rankings["PQ"].rows if r.candidate.is_control)
+        short["PQ"] = stage.Shortlisted("PQ", row.candidate, control, row.vs_erm, row.vs_control, 0.0, 0.0)
+        return short
+
+    monkeypatch.setattr(stage, "shortlist", forced)
+    argv = [
+        "--dir",
+        str(tmp_path),
+        "--seeds",
+        "2",
+        "--definers",
+        "none,random,dataset",
+        "--confirm-seeds",
+        "2",
+    ]
+    assert main([*argv, "--jobs", "2", *SMALL, *tiny_overrides]) == 0
+    [folder] = (tmp_path / "confirm").iterdir()
+    assert yaml.safe_load((folder / "shortlist.yaml").read_text())["PQ"]["definer"]["name"] == "dataset"
+    assert yaml.safe_load((folder / "control.yaml").read_text())["PQ"]["definer"]["name"] == "random"
+    records = stage.records_of(sorted(folder.glob("seed*.yaml")))
+    assert sorted((stage.variant_of(r), r.config["seed"]) for r in records) == sorted(
+        (v, s) for v in stage.VARIANTS for s in (1000, 1001)
+    )  # every deployment at both fresh seeds, none at a screening seed
+    assert all(r.config["model"]["encoder"]["mode"] == "lora" for r in records)  # end to end, not cached
+    deployed = next(r for r in records if stage.variant_of(r) == "shortlist")
+    assert deployed.config["domain"]["definers"]["PQ"]["name"] == "dataset"
+    assert deployed.config["domain"]["definers"]["PC"]["name"] == "none"
+    text = (tmp_path / "stages.md").read_text()
+    assert "## Confirmation" in text and "confirmation: minimum detectable effect" in text
+    selection = yaml.safe_load((tmp_path / "selection.yaml").read_text())
+    assert all(selection[a] == stage.ERM_ENTRY for a in ("PC", "CE", "CU"))  # never shortlisted
+    confirmed = "| PQ | dataset |" in text and "| confirmed |" in text
+    assert selection["PQ"]["definer"]["name"] == ("dataset" if confirmed else "none")
+    # a rerun resumes: every trial is kept, nothing is trained again
+    assert main([*argv, "--jobs", "1", *SMALL, *tiny_overrides]) == 0
+    assert len(stage.records_of(sorted(folder.glob("seed*.yaml")))) == len(records)
