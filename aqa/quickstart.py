@@ -22,13 +22,13 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
+from aqa.config.screening import SCREENING  # the screening trials' overrides unless --waveform
 from aqa.config.train import RUNS_ROOT
 from aqa.console import make_console
 from aqa.sweep.command import load_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 GRID = REPO / "sweeps" / "quickstart_grid.yaml"
-SCREENING = ("model.encoder.mode=cached",)  # the quickstart's screening trials unless --waveform
 SCREEN_SEEDS = 20  # screening seeds 0 .. 19
 JOBS = min(2, os.cpu_count() or 1)  # trials at once (screening workers, confirmation controllers)
 CONFIRM_SEEDS = 4  # seeds 1000 .. 1003 x 3 deployments = 12 waveform trials; with --jobs 2 as long as 3 seeds

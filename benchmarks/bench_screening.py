@@ -16,6 +16,8 @@ import tempfile
 import time
 import warnings
 
+from aqa.config.screening import SCREENING
+
 STRATEGIES = [  # (definer, handling) per strategy: 8 candidates
     ("none", "none"),
     ("random", "adversarial"),
@@ -30,7 +32,7 @@ STRATEGIES = [  # (definer, handling) per strategy: 8 candidates
 
 def overrides(root: str, definer: str, handling: str, seed: int, run: str) -> list[str]:
     return [
-        "model.encoder.mode=cached",
+        *SCREENING,
         f"domain.definer={definer}",
         *(["domain.definer.k=4"] if definer == "random" else []),
         f"model.domain_handling={handling}",

@@ -56,6 +56,8 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from aqa.config.screening import SCREENING
+
 EXPERIMENT = "experiments/known_answer.yaml"
 # the candidate grid, in one place: each value is merged over the experiment's domain.definer
 CANDIDATES = [
@@ -71,7 +73,7 @@ CLASS_OF = {"none": "none", "dataset": "dataset", "kmeans": "clusters", "gmm": "
 PROTOCOLS = ["auto", "mixed", "heldout", "within", "pooled"]  # `oracle` never chooses (choose_allowed)
 TEST_STAGES = ("test_mixed", "test_ood")  # neutral test splits the regret is scored on
 FIXED = [
-    "model.encoder.mode=cached",
+    *SCREENING,  # aqa/config/screening.py: the screening profile every screening sweep shares
     "logger.wandb=false",
     "logger.csv=false",
     "trainer.enable_progress_bar=false",

@@ -22,8 +22,10 @@ def as_definer_config(section, seed: int | None = None) -> DefinerConfig:
 
 def definer_key(cfg: DefinerConfig) -> str:
     """Canonical text of a definer config: equal keys are fitted once and shared."""
-    # `handling` is how the model uses the labels, not how they are fitted: it does not refit them
-    return json.dumps(dataclasses.asdict(dataclasses.replace(cfg, handling=None)), sort_keys=True)
+    # `handling` and `lambda_max` are how the model uses the labels, not how they are fitted: no refit
+    fields = dataclasses.asdict(dataclasses.replace(cfg, handling=None))
+    del fields["lambda_max"]  # absent, not null: the keys of labels fitted before lambda_max existed hold
+    return json.dumps(fields, sort_keys=True)
 
 
 def check_definer(cfg: DefinerConfig, where: str) -> DefinerConfig:

@@ -196,9 +196,17 @@ def run_parallel(
             suspects.update(t.id for t in broken)
         return bool(broken)
 
-    def submit(trial: Trial, command: list[str], call: tuple) -> None:
+    def submit(trial: Trial, command: list[str], call: tuple) -> bool:
+        """Start `trial` in the pool; False when the pool broke since the last wait (a running trial's
+        worker died): the trial never ran, is recorded interrupted and goes back to the front of the queue."""
         run_dir, log_path = start(sweep_dir, trial, command)
-        running[pool.submit(work, *call, run_dir, log_path)] = trial
+        try:
+            running[pool.submit(work, *call, run_dir, log_path)] = trial
+        except BrokenProcessPool:
+            interrupted(sweep_dir, trial)
+            (alone if trial.id in suspects else queue).insert(0, trial)
+            return False
+        return True
 
     def may_start() -> bool:
         if alone or any(t.id in suspects for t in running.values()):
@@ -221,7 +229,8 @@ def run_parallel(
                         pool = rebuild(pool, jobs)
                     run(trial)
                     continue
-                submit(trial, command, call)
+                if not submit(trial, command, call):
+                    break  # the broken pool's running trials are collected below, then it is rebuilt
             if not running:
                 break
             if collect(wait(running, return_when=FIRST_COMPLETED).done):
