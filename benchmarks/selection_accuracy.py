@@ -126,7 +126,8 @@ class Verdict:
     @property
     def right_gain(self) -> float:
         """The largest mean gain over ERM (the protocol's metric) among candidates of the right class."""
-        return max((g for c, g, _ in self.gains.values() if c == self.truth), default=math.nan)
+        gains = [g for c, g, _ in self.gains.values() if c == self.truth and math.isfinite(g)]
+        return max(gains, default=math.nan)
 
     def oracle_gap(self, stage: str) -> float:
         mine = self.scores.get(stage, {}).get(self.chosen, math.nan)
@@ -145,10 +146,15 @@ def _mean(values) -> float:
 
 def summarize(verdicts: list[Verdict]) -> dict:
     """Accuracy, planted accuracy, false-selection rate (each with a CP interval), mean regret and
-    oracle gap per test stage, and per-aspect right counts, over the verdicts of one protocol."""
+    oracle gap per test stage, and per-aspect right counts, over the verdicts of one protocol. A verdict
+    where the protocol made no choice (`n/a`: no ranking, no ERM row) is counted apart (`undecided`), not
+    as a wrong or a false selection."""
+    undecided = [v for v in verdicts if v.chosen_class == "n/a"]
+    verdicts = [v for v in verdicts if v.chosen_class != "n/a"]
     planted = [v for v in verdicts if v.planted]
     null = [v for v in verdicts if not v.planted]
     out = {
+        "undecided": len(undecided),
         "accuracy": _rate(sum(v.right for v in verdicts), len(verdicts)),
         "planted": _rate(sum(v.right for v in planted), len(planted)),
         "false_selection": _rate(sum(v.chosen_class != "none" for v in null), len(null)),
@@ -423,6 +429,7 @@ def print_tables(console, summaries: dict, resolved: dict) -> None:
         "oracle gap mixed",
         "planted gain",
         "MDE",
+        "no choice",
     ]:
         table.add_column(name, justify="left" if name == "protocol" else "right")
     for p, s in summaries.items():
@@ -436,6 +443,7 @@ def print_tables(console, summaries: dict, resolved: dict) -> None:
             f"{s['oracle_gap/test_mixed']:.3f}",
             f"{s['planted_gain']:+.3f}",
             f"{s['mde']:.2f}",
+            str(s["undecided"]),
         )
     console.print(table)
     aspects = Table(title="per aspect: right / corpus seeds (recommended class per corpus seed)")

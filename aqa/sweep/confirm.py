@@ -77,7 +77,7 @@ def shortlist(rankings: dict[str, AspectRanking], alpha: float = SCREEN_ALPHA) -
             lower = unadjusted_lower(row.vs_erm, alpha)
             if not (lower > 0 and row.vs_control is not None and row.vs_control.mean > 0):
                 continue
-            control, _ = reference(row.candidate, controls, control=True)
+            control, _ = reference(row.candidate, controls, control=True, aspect=aspect)
             if control is not None:
                 passed.append((row, lower, control))
         if not r.chooses or not passed:

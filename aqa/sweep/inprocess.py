@@ -179,6 +179,10 @@ def run_parallel(
 
     def collect(done) -> bool:
         """Record the done trials; True when the pool broke (its broken trials are failed or go to `alone`)."""
+        if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+            # a broken pool fails its futures one at a time: wait for all, or an innocent trial that is
+            # still running looks like the one that died alone
+            done = wait(running).done
         broken = [running.pop(f) for f in done if isinstance(f.exception(), BrokenProcessPool)]
         for future in done:
             if future not in running:
@@ -197,14 +201,18 @@ def run_parallel(
         return bool(broken)
 
     def submit(trial: Trial, command: list[str], call: tuple) -> bool:
-        """Start `trial` in the pool; False when the pool broke since the last wait (a running trial's
-        worker died): the trial never ran, is recorded interrupted and goes back to the front of the queue."""
+        """Start `trial` in the pool; False when the pool broke since the last wait (a worker died): the
+        trial never ran, is recorded interrupted and goes back to the front of its queue. A pool that broke
+        with nothing running (an idle worker killed) is rebuilt here; otherwise collect() finds the cause."""
+        nonlocal pool
         run_dir, log_path = start(sweep_dir, trial, command)
         try:
             running[pool.submit(work, *call, run_dir, log_path)] = trial
         except BrokenProcessPool:
             interrupted(sweep_dir, trial)
             (alone if trial.id in suspects else queue).insert(0, trial)
+            if not running:
+                pool = rebuild(pool, jobs)
             return False
         return True
 
@@ -232,6 +240,8 @@ def run_parallel(
                 if not submit(trial, command, call):
                     break  # the broken pool's running trials are collected below, then it is rebuilt
             if not running:
+                if queue or alone:  # requeued by a submit to a pool that broke while idle (now rebuilt)
+                    continue
                 break
             if collect(wait(running, return_when=FIRST_COMPLETED).done):
                 pool = rebuild(pool, jobs)

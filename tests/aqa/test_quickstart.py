@@ -9,6 +9,7 @@ import yaml
 from aqa.quickstart import GRID, main, quickstart_sweep
 from aqa.sweep import confirm as stage
 from aqa.sweep.command import load_sweep
+from aqa.sweep.ranking import reference
 from aqa.sweep.state import SweepDir
 
 
@@ -82,8 +83,10 @@ def test_quickstart_confirms_the_shortlist_end_to_end(tmp_path, tiny_overrides, 
 
     def forced(rankings):
         short = rule(rankings)
-        row = next(r for r in rankings["PQ"].rows if r.candidate.label == "dataset")
-        control = next(r.candidate for r in rankings["PQ"].rows if r.candidate.is_control)
+        row = next(r for r in rankings["PQ"].rows if r.candidate.label == "dataset lambda_max=0.3")
+        controls = [r.candidate for r in rankings["PQ"].rows if r.candidate.is_control]
+        control, why = reference(row.candidate, controls, control=True, aspect="PQ")
+        assert control is not None, why  # the random control at the same handling and lambda
         short["PQ"] = stage.Shortlisted("PQ", row.candidate, control, row.vs_erm, row.vs_control, 0.0, 0.0)
         return short
 

@@ -79,6 +79,12 @@ def test_summary_counts_right_planted_and_false_selections():
     assert s["false_selection"]["low"] == pytest.approx(sps.beta.ppf(0.025, 1, 2))
     assert s["regret/test_mixed"] == pytest.approx((0 + 0.1 + 0.1 + 0) / 4)
     assert s["per_aspect"]["CU"] == {"truth": "none", "right": 0, "n": 1, "chosen": ["dataset"]}
+    assert s["undecided"] == 0
+    # a protocol that made no choice on an aspect: counted apart, neither wrong nor a false selection
+    s = bench.summarize([*verdicts, verdict("PC", "", "n/a", scores), verdict("PQ", "", "n/a", scores)])
+    assert s["undecided"] == 2
+    assert (s["accuracy"]["k"], s["accuracy"]["n"]) == (2, 4)
+    assert (s["false_selection"]["k"], s["false_selection"]["n"]) == (1, 2)
 
 
 def _records(seeds=6):

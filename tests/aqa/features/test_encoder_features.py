@@ -111,6 +111,10 @@ def test_cache_keys_and_label_fingerprints_are_stable(make_cfg, make_table):
         return labels_fingerprint(cfg.domain, table, specs, SR, **label_args(cfg))
 
     assert fingerprint("domain.definer=dataset").startswith("0aa8fd4387919e9b")
+    # lambda_max and handling say how the model uses the labels: the same labels, not refitted per value
+    assert fingerprint("domain.definer=dataset", "domain.definer.lambda_max=0.3").startswith(
+        "0aa8fd4387919e9b"
+    )
     assert fingerprint("domain.definer=kmeans").startswith("c550ae40687241ab")
     assert fingerprint("domain.definer=gmm", "domain.definer.features=acoustic").startswith(
         "2d06edebd4cc39ec"

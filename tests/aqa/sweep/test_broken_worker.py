@@ -60,3 +60,44 @@ def test_a_dying_worker_fails_its_trial_and_the_sweep_goes_on(tmp_path, monkeypa
 def test_a_dying_worker_alone(tmp_path, monkeypatch):
     trials = run_sweep(tmp_path, monkeypatch, jobs=1, dying={0, 3})
     assert [t.state for t in trials] == ["failed", "finished", "finished", "failed", "finished"]
+
+
+def test_a_pool_that_broke_while_idle_is_rebuilt_and_no_trial_is_lost(tmp_path, monkeypatch):
+    """A worker killed while idle breaks the pool before any trial runs in it: the submit fails, the trial
+    goes back to the queue (recorded interrupted meanwhile), the pool is rebuilt and every trial finishes."""
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pools = []
+
+    class Pool(ThreadPoolExecutor):
+        def submit(self, fn, *args):
+            if len(pools) == 1:  # the first pool is broken from the start
+                raise BrokenProcessPool("an idle worker died")
+            return super().submit(fn, *args)
+
+    def make_pool(jobs):
+        pools.append(Pool(max_workers=jobs))
+        return pools[-1]
+
+    def work(experiment, overrides, run_dir, log_path):
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        Path(run_dir, "metrics.json").write_text("{}")
+        return 0
+
+    monkeypatch.setattr(inprocess, "make_pool", make_pool)
+    sweep_dir = SweepDir(tmp_path / "sweep")
+    sweep_dir.init({"method": "grid", "parameters": {}})
+    trials = [sweep_dir.add({"i": i}) for i in range(3)]
+    reported = []
+
+    def prepare(trial):
+        return ["aqa", "train", "x.yaml"], ("x.yaml", [f"i={trial.params['i']}"])
+
+    inprocess.run_parallel(
+        sweep_dir, 2, trials, lambda: None, prepare, None, reported.append, lambda: False, work
+    )
+    assert len(pools) == 2
+    assert [t.state for t in sweep_dir.trials()] == ["finished"] * 3
+    assert sorted(t.id for t in reported) == [t.id for t in trials]
+    assert sweep_dir.trials()[0].status["attempt"] == 2  # started, refused by the broken pool, rerun

@@ -38,6 +38,26 @@ def test_shortlist_is_empty_without_a_gain_over_erm_or_over_the_control():
     assert all(s.candidate is None for s in control_wins.values())
 
 
+def test_shortlist_pairs_each_candidate_with_the_control_at_its_own_lambda():
+    # the quickstart grid: candidates and random controls at several lambdas (lambda inside the definer)
+    records = []
+    for lam in (0.1, 1.0):
+        for r in sweep(
+            np.random.default_rng(3), {"none": 1.0, "random": 1.0, "kmeans": 0.6}, ASPECTS, 20, 120
+        ):
+            definer = r.params["domain.definer"]
+            if definer["name"] == "none" and lam != 0.1:
+                continue
+            if definer["name"] != "none":
+                definer["lambda_max"] = lam
+            records.append(r)
+    short = stage.shortlist(rank(group(records), ASPECTS, MIXED, n_boot=100))
+    for s in short.values():
+        assert s.candidate is not None and s.candidate.name == "kmeans", s.why
+        assert s.control.name == "random"
+        assert s.control.definer["lambda_max"] == s.candidate.definer["lambda_max"]
+
+
 def test_shortlist_refuses_without_a_random_control():
     short = stage.shortlist(screening({"none": 1.0, "kmeans": 0.6}, seeds=6))
     assert all(s.candidate is None for s in short.values())
