@@ -9,8 +9,8 @@
    control, minimum detectable effects; selection.md and selection.png in DIR/sweep/, no selection.yaml),
    then a lenient shortlist: at most one candidate per aspect (aqa/sweep/confirm.py);
 2. confirmation: the shortlist deployed on every aspect at once (the final model), ERM and the random
-   control trained end to end (the experiment's LoRA encoder) on fresh seeds, compared with a fresh clip
-   resample and the same statistics; only a confirmed candidate enters DIR/selection.yaml.
+   control trained end to end (the experiment's LoRA encoder) on fresh seeds, compared with a fresh bootstrap
+   resample of the same val clips and the same statistics; only a confirmed candidate enters DIR/selection.yaml.
 """
 
 import argparse
@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     screening = [] if args.waveform else list(SCREENING)
     sweep = quickstart_sweep(load_sweep(GRID), args.seeds, definers, [*common[:1], *screening, *common[1:]])
     out.mkdir(parents=True, exist_ok=True)
+    (out / "selection.yaml").unlink(missing_ok=True)  # an earlier run's selection never outlives this one
     sweep_file = out / "quickstart_grid.yaml"
     sweep_file.write_text(yaml.safe_dump(sweep, sort_keys=False))
 

@@ -10,7 +10,7 @@ selected (docs/quickstart_stages.md).
    candidate, the others on ERM: the model that would be deployed), `erm` (every aspect on ERM) and
    `control` (each shortlisted aspect on the random control it was paired with at screening).
 3. Verdict (`confirm`): per shortlisted aspect, the deployment against ERM and against the control, paired
-   over the fresh seeds, with a fresh clip resample (bootstrap seed CONFIRM_BOOT_SEED) and the screening's
+   over the fresh seeds, with a fresh bootstrap resample of the same val clips (seed CONFIRM_BOOT_SEED) and the screening's
    statistics (aqa/sweep/stats.py: one family per reference over the shortlisted aspects). Confirmed only
    when both simultaneous lower bounds are above zero; `selection_file` lists confirmed candidates only.
 """
