@@ -1,6 +1,6 @@
 """Selection accuracy on the known-answer corpus: how often each protocol recommends the planted answer.
 
-    python benchmarks/selection_accuracy.py                      # 5 corpus seeds x 5 candidates x 5 seeds
+    python benchmarks/selection_accuracy.py                      # 5 corpus seeds x 6 strategies x 5 seeds
     python benchmarks/selection_accuracy.py --quick              # 2 corpus seeds x 3 seeds (development)
     python benchmarks/selection_accuracy.py --corpus-seeds 5 --seeds 8 --jobs 2 --out results.json
     python benchmarks/selection_accuracy.py --lambdas 0.1,0.3,1  # lambda_max swept inside each candidate
@@ -9,8 +9,8 @@ DomainBed-style scoring of the selection procedure (issue 21, item 6; docs/selec
 
 1. Per corpus seed: the known-answer corpus (`experiments/known_answer.yaml`, `data.corpus.seed=C`;
    answers.json: PQ -> dataset, CE -> clusters, PC -> none (null), CU -> none (label-shift trap)).
-2. Screening trials (`model.encoder.mode=cached`, in-process `aqa.sweep.inprocess.train_trial`, one torch
-   thread each; `--jobs N` spawned workers) of every candidate of `CANDIDATES` x seed 0..S-1; each
+2. Screening trials (the screening profile `aqa.config.screening.SCREENING`, in-process
+   `aqa.sweep.inprocess.train_trial`, one torch thread each; `--jobs N` spawned workers) of every candidate of `CANDIDATES` x seed 0..S-1; each
    adversarial candidate once per `--lambdas` value (`lambda_max` inside the definer value), the random
    control `CONTROL` at every (handling, lambda) a candidate uses (selection pairs each candidate with the
    control of its own strategy), plus the oracle row: ERM trained on the offset-free ratings
