@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     # (docs/screening.md); the experiment's LoRA settings are LoraConfig's defaults, which screening accepts
     common = ["logger.wandb=false", *args.overrides]
     screening = [] if args.waveform else list(SCREENING)
-    sweep = quickstart_sweep(load_sweep(GRID), args.seeds, definers, [*common[:1], *screening, *common[1:]])
+    grid = load_sweep(GRID)
+    sweep = quickstart_sweep(grid, args.seeds, definers, [*common[:1], *screening, *common[1:]])
     out.mkdir(parents=True, exist_ok=True)
     (out / "selection.yaml").unlink(missing_ok=True)  # an earlier run's selection never outlives this one
     sweep_file = out / "quickstart_grid.yaml"
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         report += ["## Confirmation", "", "No aspect has a shortlisted candidate: nothing trained.", ""]
     else:
         seeds = stage.confirm_seeds(args.confirm_seeds, sweep["parameters"]["seed"]["values"])
-        command = quickstart_sweep(load_sweep(GRID), overrides=common)["command"]
+        command = quickstart_sweep(grid, overrides=common)["command"]
         files = list(stage.prepare(out / "confirm", short, command, seeds, "quickstart-confirm").values())
         console.print(
             f"{len(seeds)} fresh seeds x {len(stage.VARIANTS)} deployments ({', '.join(stage.VARIANTS)}), "
@@ -173,12 +174,13 @@ def main(argv: list[str] | None = None) -> int:
             "shortlisted aspects); confirmed: both bounds above 0"
         )
         console.print(_table("confirmation (waveform, LoRA)", stage.CONFIRM_HEADER, rows, caption))
-        console.print(stage.power_line(confirmed))
+        power = stage.power_line(confirmed)
+        console.print(power)
         report += _md(
             f"Confirmation ({files[0].parent})",
             stage.CONFIRM_HEADER,
             rows,
-            [caption, "", stage.power_line(confirmed), ""],
+            [caption, "", power, ""],
         )
     selection = stage.selection_file(short, confirmed)
     header = f"# aqa quickstart {out}: confirmed candidates only (ERM elsewhere); docs/quickstart_stages.md\n"

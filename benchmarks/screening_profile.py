@@ -44,8 +44,9 @@ def main() -> None:
                 "trainer.enable_progress_bar=false",
             ]
             started = time.perf_counter()
-            m = train(load_config(args.experiment, overrides))
-            aspects = load_config(args.experiment, overrides).data.aspects
+            cfg = load_config(args.experiment, overrides)
+            aspects = list(cfg.data.aspects)
+            m = train(cfg)
             model = " / ".join(f"{m[f'val/{a}/within_srcc']:.3f}" for a in aspects)
             probe = " / ".join(f"{m[f'linear/encoder/val/{a}/within_srcc']:.3f}" for a in aspects)
             print(

@@ -41,9 +41,8 @@ def _domain_probe(x: np.ndarray, y: np.ndarray, folds: int, seed: int) -> dict[s
     chance = counts.max() / n
     cv = StratifiedKFold(n_splits=int(min(folds, counts.min())), shuffle=True, random_state=seed)
     predicted = np.empty_like(y)
-    for train, test in cv.split(
-        x, y
-    ):  # cross_val_predict(make_pipeline(scaler, model)), without its overhead
+    # cross_val_predict(make_pipeline(StandardScaler(), model)) fold by fold, without its overhead
+    for train, test in cv.split(x, y):
         scaler = StandardScaler().fit(x[train])
         model = LogisticRegression(max_iter=1000).fit(scaler.transform(x[train]), y[train])
         predicted[test] = model.predict(scaler.transform(x[test]))

@@ -238,11 +238,7 @@ class AQAModule(L.LightningModule):
             return
         if not (trainer._logger_connector.should_update_logs or trainer.fast_dev_run):
             return
-        row = self._train_row | {"epoch": trainer.current_epoch}
-        step = trainer.fit_loop.epoch_loop._batches_that_stepped
-        for logger in trainer.loggers:
-            logger.log_metrics(row, step=step)
-            logger.save()
+        self._write_row(self._train_row)
 
     def _shows_loss(self) -> bool:
         """The per-step `loss` (progress bar only) is logged when a bar shows it or a callback monitors it."""
@@ -305,9 +301,14 @@ class AQAModule(L.LightningModule):
         self.log_dict({k: v for k, v in metrics.items() if k in monitors}, logger=False)
         if trainer.sanity_checking or not trainer.loggers:
             return
-        row = {k: float(torch.tensor(v, dtype=torch.float32)) for k, v in metrics.items()}
-        row["epoch"] = trainer.current_epoch
-        step = trainer.fit_loop.epoch_loop._batches_that_stepped  # the step Lightning's own row would get
+        self._write_row({k: logged_value(v) for k, v in metrics.items()})
+
+    def _write_row(self, row: dict[str, float]) -> None:
+        """One logger row as Lightning's logger connector writes it: the values, `epoch`, at the step
+        `_batches_that_stepped` (the step Lightning's own row would get), saved."""
+        trainer = self.trainer
+        row = row | {"epoch": trainer.current_epoch}
+        step = trainer.fit_loop.epoch_loop._batches_that_stepped
         for logger in trainer.loggers:
             logger.log_metrics(row, step=step)
             logger.save()

@@ -33,8 +33,17 @@ from scipy import stats as sps
 
 from aqa.sweep import stats
 from aqa.sweep.protocols import Protocol
-from aqa.sweep.ranking import AspectRanking, Candidate, compare, mean_ci, measure, reference
+from aqa.sweep.ranking import (
+    TIE_DECIMALS,
+    AspectRanking,
+    Candidate,
+    compare,
+    mean_ci,
+    measure,
+    reference,
+)
 from aqa.sweep.records import TrialRecord
+from aqa.sweep.report import bound, num
 
 SCREEN_ALPHA = 0.2  # one-sided, unadjusted: a null candidate passes the screen about 20% of the time
 CONFIRM_SEED_BASE = 1000  # confirmation seeds are 1000, 1001, ...: never a screening seed (0 .. N-1)
@@ -84,8 +93,8 @@ def shortlist(rankings: dict[str, AspectRanking], alpha: float = SCREEN_ALPHA) -
             why = r.note if not r.chooses else "no candidate passed the screen"
             out[aspect] = Shortlisted(aspect, None, None, None, None, math.nan, r.mde, why)
             continue
-        best = max(round(row.vs_erm.mean, 3) for row, _, _ in passed)
-        tied = [p for p in passed if round(p[0].vs_erm.mean, 3) == best]
+        best = max(round(row.vs_erm.mean, TIE_DECIMALS) for row, _, _ in passed)
+        tied = [p for p in passed if round(p[0].vs_erm.mean, TIE_DECIMALS) == best]
         row, lower, control = min(tied, key=lambda p: p[0].candidate.simplicity())
         out[aspect] = Shortlisted(
             aspect, row.candidate, control, row.vs_erm, row.vs_control, lower, r.mde, f"{len(passed)} passed"
@@ -309,43 +318,39 @@ CONFIRM_HEADER = [
 ]
 
 
-def _f(value: float, sign: bool = False) -> str:
-    if not math.isfinite(value):
-        return ""
-    return f"{value:+.3f}" if sign else f"{value:.3f}"
-
-
-def _bound(i: stats.Interval | None) -> str:
-    if i is None:
-        return ""
-    low = f" (≥ {i.lower:+.3f})" if math.isfinite(i.lower) else ""
-    return f"{i.mean:+.3f}{low} n={i.n}"
-
-
 def shortlist_rows(short: dict[str, Shortlisted]) -> list[list[str]]:
     rows = []
     for a, s in short.items():
         if s.candidate is None:
-            rows.append([a, "none", "", "", _f(s.mde), s.why])
+            rows.append([a, "none", "", "", num(s.mde), s.why])
             continue
         vs_erm = f"{s.vs_erm.mean:+.3f} (≥ {s.lower:+.3f})"
-        rows.append([a, s.candidate.label, vs_erm, _f(s.vs_control.mean, True), _f(s.mde), s.why])
+        rows.append(
+            [
+                a,
+                s.candidate.label,
+                vs_erm,
+                f"{s.vs_control.mean:+.3f}" if math.isfinite(s.vs_control.mean) else "",
+                num(s.mde),
+                s.why,
+            ]
+        )
     return rows
 
 
 def confirm_rows(confirmed: dict[str, Confirmed]) -> list[list[str]]:
     rows = []
     for a, c in confirmed.items():
-        mde = _f(c.vs_erm.mde) if c.vs_erm is not None else ""
+        mde = num(c.vs_erm.mde) if c.vs_erm is not None else ""
         verdict = "confirmed" if c.confirmed else "not confirmed" + (f" ({c.note})" if c.note else "")
         rows.append(
             [
                 a,
                 c.shortlisted.candidate.label,
-                f"{_f(c.erm[0])} ± {_f(c.erm[1])}",
-                f"{_f(c.deployed[0])} ± {_f(c.deployed[1])}",
-                _bound(c.vs_erm),
-                _bound(c.vs_control),
+                f"{num(c.erm[0])} ± {num(c.erm[1])}",
+                f"{num(c.deployed[0])} ± {num(c.deployed[1])}",
+                bound(c.vs_erm),
+                bound(c.vs_control),
                 mde,
                 verdict,
             ]

@@ -230,10 +230,9 @@ def kept_notes(rankings: dict[str, AspectRanking]) -> list[str]:
     notes = []
     for a, r in rankings.items():
         for row in r.rows:
-            kept = [t.metrics.get(kept_lambda_key(a)) for t in row.candidate.trials]
-            kept = [float(v) for v in kept if v is not None and math.isfinite(float(v))]
-            if row.candidate.strength(a)[1] > 0 and any(v == 0 for v in kept):
-                off = sum(v == 0 for v in kept)
+            kept = row.candidate.values(kept_lambda_key(a))
+            off = sum(v == 0 for v in kept)
+            if off and row.candidate.strength(a)[1] > 0:
                 notes.append(
                     f"{a}: {row.candidate.label}: the adversary was off (lambda 0) at the kept checkpoint in "
                     f"{off} of {len(kept)} trials, which measured ERM there (more epochs, or a shorter "

@@ -246,7 +246,8 @@ def kept_strength(cfg, domains, module, best_path: str | None, total_steps: int)
 
     if not best_path:
         return {}
-    step = torch.load(best_path, map_location="cpu", weights_only=True)["global_step"]
+    # mmap: the step without reading the weights (hundreds of MB for a real MERT checkpoint)
+    step = torch.load(best_path, map_location="cpu", weights_only=True, mmap=True)["global_step"]
     progress = step / max(1, total_steps)
     return kept_lambdas(
         list(cfg.data.aspects), domains, module.aspect_model.settings, cfg.model.adversary, progress
