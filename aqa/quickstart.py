@@ -102,8 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screen-only", action="store_true", help="stop after the shortlist")
     parser.add_argument("overrides", nargs="*", help="key=value overrides for every trial of both stages")
     args = parser.parse_args(argv)
+    if args.seeds < 1 or args.jobs < 1 or args.confirm_seeds < 0:
+        parser.error("--seeds and --jobs need at least 1, --confirm-seeds at least 0")
     from aqa.config import load_config
     from aqa.sweep import confirm as stage
+
+    if args.seeds > stage.CONFIRM_SEED_BASE:
+        parser.error(
+            f"--seeds {args.seeds}: screening seeds 0..N-1 must stay below the confirmation's fresh "
+            f"seeds ({stage.CONFIRM_SEED_BASE}, ...)"
+        )
     from aqa.sweep.offline import run_sweep
     from aqa.sweep.protocols import DEFAULT_PROTOCOL
     from aqa.sweep.ranking import resolve_protocol
@@ -120,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     common = ["logger.wandb=false", *args.overrides]
     screening = [] if args.waveform else list(SCREENING)
     grid = load_sweep(GRID)
-    sweep = quickstart_sweep(grid, args.seeds, definers, [*common[:1], *screening, *common[1:]])
+    try:
+        sweep = quickstart_sweep(grid, args.seeds, definers, [*common[:1], *screening, *common[1:]])
+    except ValueError as err:  # an unknown definer name
+        parser.error(str(err))
     out.mkdir(parents=True, exist_ok=True)
     (out / "selection.yaml").unlink(missing_ok=True)  # an earlier run's selection never outlives this one
     sweep_file = out / "quickstart_grid.yaml"

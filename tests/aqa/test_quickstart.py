@@ -122,3 +122,18 @@ def test_quickstart_confirms_the_shortlist_end_to_end(tmp_path, tiny_overrides, 
     # a rerun resumes: every trial is kept, nothing is trained again
     assert main([*argv, "--jobs", "1", *SMALL, *tiny_overrides]) == 0
     assert len(stage.records_of(sorted(folder.glob("seed*.yaml")))) == len(records)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--definers", "nope"], "no definer named ['nope']"),
+        (["--seeds", "0"], "--seeds and --jobs need at least 1"),
+        (["--seeds", "1001"], "must stay below the confirmation's fresh seeds"),
+    ],
+)
+def test_bad_arguments_are_refused_with_a_message(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dir", str(tmp_path), *argv])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
