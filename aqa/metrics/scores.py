@@ -11,8 +11,8 @@ from scipy import stats
 
 from aqa.metrics.constant import is_constant
 from aqa.metrics.memo import Memo, frame_key
-from aqa.metrics.spearman import spearman_rho
-from aqa.metrics.within import within_source_srcc
+from aqa.metrics.spearman import pearson_r, spearman_rho
+from aqa.metrics.within import group_rows, within_source_srcc
 from data_modules.manifest.columns import domain_column
 
 METRICS = ("mse", "lcc", "srcc", "ktau")
@@ -34,7 +34,7 @@ def pair_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
         return out | {"lcc": math.nan, "srcc": math.nan, "ktau": math.nan}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out["lcc"] = float(stats.pearsonr(pred, target)[0])
+        out["lcc"] = pearson_r(pred, target)
         out["srcc"] = spearman_rho(pred, target)
         out["ktau"] = float(stats.kendalltau(pred, target)[0])
     return out
@@ -44,6 +44,12 @@ def spearman(pred: np.ndarray, target: np.ndarray) -> float:
     """(N,), (N,) -> pair_metrics(pred, target)["srcc"], without the other three."""
     pred, target, ranks = _rated(pred, target)
     return spearman_rho(pred, target) if ranks else math.nan
+
+
+def rated(groups: list[tuple[object, np.ndarray]], target: np.ndarray) -> list[np.ndarray]:
+    """Each group's rows whose target is rated (not NaN); groups left with none are dropped."""
+    kept = [rows[~np.isnan(target[rows])] for _, rows in groups]
+    return [rows for rows in kept if len(rows)]
 
 
 def _slug(name: str) -> str:
@@ -76,23 +82,26 @@ def split_metrics(
 
 def _split_metrics(clips, aspects, stage, domain_names, min_source_clips) -> dict[str, float]:
     out: dict[str, float] = {}
+    systems = group_rows(clips["system"].to_numpy())
+    sources = clips["dataset"].to_numpy() if "dataset" in clips else None
     for a in aspects:
         pred, target = clips[f"pred_{a}"].to_numpy(), clips[f"target_{a}"].to_numpy()
         for name, value in pair_metrics(pred, target).items():
             out[f"{stage}/{a}/utt_{name}"] = value
-        rated = clips[~np.isnan(target)]  # a system's prediction and target means over the same clips
-        systems = rated.groupby("system")[[f"pred_{a}", f"target_{a}"]].mean()
-        for name, value in pair_metrics(systems.iloc[:, 0].to_numpy(), systems.iloc[:, 1].to_numpy()).items():
+        # a system's prediction and target means over its rated clips (float64, as pandas)
+        rows = rated(systems, target)
+        sys_pred = np.array([pred[r].mean(dtype=np.float64) for r in rows])
+        sys_target = np.array([target[r].mean(dtype=np.float64) for r in rows])
+        for name, value in pair_metrics(sys_pred, sys_target).items():
             out[f"{stage}/{a}/sys_{name}"] = value
-        if "dataset" in clips:
-            srcc, used = within_source_srcc(pred, target, clips["dataset"].to_numpy(), min_source_clips)
+        if sources is not None:
+            srcc, used = within_source_srcc(pred, target, sources, min_source_clips)
             out[f"{stage}/{a}/within_srcc"], out[f"{stage}/{a}/within_sources"] = srcc, used
         if domain_names and domain_names.get(a) and domain_column(a) in clips:
             names = domain_names[a]
-            for label, part in clips.groupby(domain_column(a)):
+            for label, rows in group_rows(clips[domain_column(a)].to_numpy()):
                 label_name = names[label] if 0 <= label < len(names) else "unknown"
-                value = spearman(part[f"pred_{a}"].to_numpy(), part[f"target_{a}"].to_numpy())
-                out[f"{stage}/{a}/utt_srcc_dom_{_slug(label_name)}"] = value
+                out[f"{stage}/{a}/utt_srcc_dom_{_slug(label_name)}"] = spearman(pred[rows], target[rows])
     for level in ("utt", "sys"):
         for name in METRICS:
             values = [out[f"{stage}/{a}/{level}_{name}"] for a in aspects]

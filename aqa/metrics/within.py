@@ -22,17 +22,25 @@ def within_source_srcc(
     `min_clips` rows or constant targets (nothing to rank); constant predictions within a source count as
     SRCC 0 (they rank nothing). NaN when no source is left.
     """
-    frame = pd.DataFrame({"pred": pred, "target": target, "source": sources}).dropna()
+    pred, target = np.asarray(pred, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    rated = ~(np.isnan(pred) | np.isnan(target) | pd.isna(sources))
+    pred, target, sources = pred[rated], target[rated], np.asarray(sources)[rated]
     total, weight, used = 0.0, 0, 0
-    for _, part in frame.groupby("source", sort=True):
-        p, t = part["pred"].to_numpy(np.float64), part["target"].to_numpy(np.float64)
-        if len(part) < max(2, min_clips) or is_constant(t):
+    for _, rows in group_rows(sources):
+        p, t = pred[rows], target[rows]
+        if len(rows) < max(2, min_clips) or is_constant(t):
             continue
-        if is_constant(p):
-            srcc = 0.0
-        else:
-            srcc = spearman_rho(p, t)
-        total += len(part) * srcc
-        weight += len(part)
+        srcc = 0.0 if is_constant(p) else spearman_rho(p, t)
+        total += len(rows) * srcc
+        weight += len(rows)
         used += 1
     return (total / weight if weight else math.nan), used
+
+
+def group_rows(keys: np.ndarray) -> list[tuple[object, np.ndarray]]:
+    """(N,) keys -> [(key, row indices)] in sorted key order, rows in their order, missing keys left out:
+    the groups of `DataFrame.groupby(key, sort=True)` without building a frame (metrics run every epoch)."""
+    codes, uniques = pd.factorize(np.asarray(keys), sort=True)  # a missing key: code -1
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return [(uniques[i], order[bounds[i] : bounds[i + 1]]) for i in range(len(uniques))]

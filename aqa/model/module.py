@@ -360,7 +360,9 @@ class AQAModule(L.LightningModule):
         groups = [{"params": other, "lr": optim.lr}]
         if encoder_params:
             groups.append({"params": encoder_params, "lr": optim.encoder_lr})
-        optimizer = torch.optim.AdamW(groups, weight_decay=optim.weight_decay)
+        # foreach: one kernel per step for all parameters (torch picks it on CUDA only; on CPU it is 5-10x
+        # fewer ops for the many small tensors of the per-aspect model, the same arithmetic)
+        optimizer = torch.optim.AdamW(groups, weight_decay=optim.weight_decay, foreach=True)
         total = max(1, self.trainer.estimated_stepping_batches)
         warmup = int(optim.warmup_fraction * total)
 

@@ -37,3 +37,17 @@ def test_spearman_rho_is_scipys_statistic():
 @pytest.mark.parametrize("values", [[3.0, 1.0, 2.0], [1.0, 1.0, 2.0, 0.5, 1.0], [4.0]])
 def test_average_ranks_are_rankdata(values):
     assert np.array_equal(average_ranks(np.array(values)), stats.rankdata(values))
+
+
+def test_pearson_r_is_scipys_statistic():
+    """To the last bits (scipy's own centring and scaling), from tiny to huge scales."""
+    from aqa.metrics.spearman import pearson_r
+
+    rng = np.random.default_rng(1)
+    for t in range(300):
+        n = int(rng.integers(2, 60))
+        x = rng.normal(size=n) * 10.0 ** rng.integers(-6, 7)
+        y = x * rng.normal() + rng.normal(size=n) * 10.0 ** rng.integers(-6, 7)
+        if t % 3 == 1:  # ties
+            x, y = np.round(x, 1) + np.arange(n) % 2, np.round(y) + np.arange(n) % 3
+        assert pearson_r(x, y) == pytest.approx(float(stats.pearsonr(x, y)[0]), rel=1e-12, abs=1e-14)

@@ -63,3 +63,57 @@ def test_split_metrics_keys_and_mean():
     # pooled over sources the offsets make the utterance SRCC high; within sources they do not count
     assert m["val/PQ/utt_srcc"] > m["val/PQ/within_srcc"]
     assert "val/PQ/within_srcc" not in split_metrics(clips.drop(columns="dataset"), ["PQ"], "val")
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        np.array(["b", "a", "c", "a", "b", "b"], dtype=object),
+        np.array([3, 1, 3, 0, 1, 1]),
+        np.array(["b", None, "a", np.nan, "b", "a"], dtype=object),  # missing keys are no group
+        np.array([], dtype=object),
+    ],
+)
+def test_group_rows_are_groupbys_groups(keys):
+    from aqa.metrics.within import group_rows
+
+    got = [(key, rows.tolist()) for key, rows in group_rows(keys)]
+    frame = pd.DataFrame({"key": keys})
+    expected = [(key, part.index.tolist()) for key, part in frame.groupby("key", sort=True)]
+    assert got == expected
+
+
+def test_split_metrics_equal_a_pandas_computation():
+    """The numpy groupings give pandas' groups: system means (float64), per-source and per-domain SRCC."""
+    rng = np.random.default_rng(3)
+    n = 80
+    clips = pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(n)],
+            "system": rng.choice([f"s{i}" for i in range(12)], n),
+            "dataset": rng.choice(list("abcd"), n),
+            "pred_PQ": rng.normal(size=n).astype(np.float32),
+            "target_PQ": rng.normal(size=n),
+            "domain_PQ": rng.integers(-1, 3, n),
+        }
+    )
+    clips.loc[rng.choice(n, 9, replace=False), "target_PQ"] = np.nan
+    m = split_metrics(clips, ["PQ"], "val", {"PQ": ["x", "y", "z"]}, min_source_clips=5)
+    rated = clips.dropna(subset=["target_PQ"])
+    systems = rated.groupby("system")[["pred_PQ", "target_PQ"]].mean(numeric_only=True)
+    sys_pred = rated.groupby("system")["pred_PQ"].apply(lambda v: v.to_numpy(np.float64).mean())
+    assert m["val/PQ/sys_srcc"] == pytest.approx(stats.spearmanr(sys_pred, systems["target_PQ"])[0])
+    assert m["val/PQ/sys_mse"] == pytest.approx(float(((sys_pred - systems["target_PQ"]) ** 2).mean()))
+    per_source = [
+        (len(p), stats.spearmanr(p["pred_PQ"], p["target_PQ"])[0]) for _, p in rated.groupby("dataset")
+    ]
+    expected = sum(k * r for k, r in per_source) / sum(k for k, _ in per_source)
+    assert m["val/PQ/within_srcc"] == pytest.approx(expected)
+    for label, name in enumerate("xyz"):
+        part = rated[rated["domain_PQ"] == label]
+        assert m[f"val/PQ/utt_srcc_dom_{name}"] == pytest.approx(
+            stats.spearmanr(part["pred_PQ"], part["target_PQ"])[0]
+        )
+    assert m["val/PQ/utt_srcc_dom_unknown"] == pytest.approx(
+        stats.spearmanr(*rated[rated["domain_PQ"] == -1][["pred_PQ", "target_PQ"]].to_numpy().T)[0]
+    )
