@@ -127,12 +127,27 @@ def run_screening_trial(sweep_dir: SweepDir, trial: Trial, command: list[str], c
     return finish(sweep_dir, trial, exitcode)
 
 
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def one_thread_worker() -> None:
+    """A pool worker's start: one thread for OpenMP and BLAS too, not only torch. Two workers on two cores,
+    each with a BLAS pool of two threads, spin against each other: measured on the embedded corpus
+    (benchmarks/bench_screening.py --seeds 2 --jobs 2), a screening trial took 13.3 s (median) instead of
+    7.4 s. The variables reach the libraries a trial loads later; threadpoolctl caps those loaded already."""
+    from threadpoolctl import threadpool_limits
+
+    os.environ.update(ONE_THREAD)
+    threadpool_limits(limits=1)
+
+
 def make_pool(jobs: int):
-    """`jobs` spawned worker processes (spawn: no forked torch/Lightning state)."""
+    """`jobs` spawned worker processes (spawn: no forked torch/Lightning state), one thread each."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=one_thread_worker)
 
 
 def stop_pool(pool) -> None:
