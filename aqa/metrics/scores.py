@@ -88,9 +88,12 @@ def _split_metrics(clips, aspects, stage, domain_names, min_source_clips) -> dic
         pred, target = clips[f"pred_{a}"].to_numpy(), clips[f"target_{a}"].to_numpy()
         for name, value in pair_metrics(pred, target).items():
             out[f"{stage}/{a}/utt_{name}"] = value
-        # a system's prediction and target means over its rated clips (float64, as pandas)
+        # a system's prediction and target means over its rated clips (float64; a NaN prediction, e.g. a
+        # reference row's clip without features, is skipped as pandas' mean skipped it)
         rows = rated(systems, target)
-        sys_pred = np.array([pred[r].mean(dtype=np.float64) for r in rows])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a system whose predictions are all NaN: NaN
+            sys_pred = np.array([np.nanmean(pred[r], dtype=np.float64) for r in rows])
         sys_target = np.array([target[r].mean(dtype=np.float64) for r in rows])
         for name, value in pair_metrics(sys_pred, sys_target).items():
             out[f"{stage}/{a}/sys_{name}"] = value
@@ -100,7 +103,7 @@ def _split_metrics(clips, aspects, stage, domain_names, min_source_clips) -> dic
         if domain_names and domain_names.get(a) and domain_column(a) in clips:
             names = domain_names[a]
             for label, rows in group_rows(clips[domain_column(a)].to_numpy()):
-                label_name = names[label] if 0 <= label < len(names) else "unknown"
+                label_name = names[int(label)] if 0 <= label < len(names) else "unknown"
                 out[f"{stage}/{a}/utt_srcc_dom_{_slug(label_name)}"] = spearman(pred[rows], target[rows])
     for level in ("utt", "sys"):
         for name in METRICS:

@@ -241,6 +241,20 @@ def kept_notes(rankings: dict[str, AspectRanking]) -> list[str]:
     return notes
 
 
+def console_notes(notes: list[str], per_aspect: int = 2) -> list[str]:
+    """Notes (`<A>: ...` each) for the console: the first `per_aspect` of each aspect, then one line that
+    counts the rest (selection.md lists every one). A quickstart grid otherwise prints ~40 warning lines."""
+    by_aspect: dict[str, list[str]] = {}
+    for note in notes:
+        by_aspect.setdefault(note.split(":", 1)[0], []).append(note)
+    out = []
+    for aspect, lines in by_aspect.items():
+        out += lines[:per_aspect]
+        if len(lines) > per_aspect:
+            out.append(f"{aspect}: {len(lines) - per_aspect} more like these (selection.md lists them)")
+    return out
+
+
 def _md_table(header: list[str], lines: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     return out + ["| " + " | ".join(cells) + " |" for cells in lines]

@@ -68,6 +68,7 @@ def select(
     from aqa.sweep.ranking import aspects_of, group, neutral_declared, rank, resolve_protocol  # (scipy)
     from aqa.sweep.records import offline_records, online_records
     from aqa.sweep.report import (
+        console_notes,
         heatmap,
         kept_notes,
         markdown,
@@ -133,9 +134,7 @@ def select(
         console.print(line)
     for line in shortcut_notes(by_protocol):
         console.print(f"[yellow]{line}[/]")
-    for line in probe_notes(rankings):
-        console.print(f"[yellow]warning: {line}[/]")
-    for line in kept_notes(rankings):
+    for line in console_notes(probe_notes(rankings)) + console_notes(kept_notes(rankings)):
         console.print(f"[yellow]warning: {line}[/]")
     console.print(note)
     written = ["selection.yaml"] if write_selection else []

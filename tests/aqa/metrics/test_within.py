@@ -98,22 +98,24 @@ def test_split_metrics_equal_a_pandas_computation():
         }
     )
     clips.loc[rng.choice(n, 9, replace=False), "target_PQ"] = np.nan
+    clips.loc[rng.choice(n, 6, replace=False), "pred_PQ"] = np.nan  # a reference row's clip without features
     m = split_metrics(clips, ["PQ"], "val", {"PQ": ["x", "y", "z"]}, min_source_clips=5)
     rated = clips.dropna(subset=["target_PQ"])
     systems = rated.groupby("system")[["pred_PQ", "target_PQ"]].mean(numeric_only=True)
-    sys_pred = rated.groupby("system")["pred_PQ"].apply(lambda v: v.to_numpy(np.float64).mean())
+    sys_pred = rated.groupby("system")["pred_PQ"].apply(lambda v: np.nanmean(v.to_numpy(np.float64)))
     assert m["val/PQ/sys_srcc"] == pytest.approx(stats.spearmanr(sys_pred, systems["target_PQ"])[0])
     assert m["val/PQ/sys_mse"] == pytest.approx(float(((sys_pred - systems["target_PQ"]) ** 2).mean()))
+    both = rated.dropna(subset=["pred_PQ"])  # SRCC: rows with a prediction and a target
     per_source = [
-        (len(p), stats.spearmanr(p["pred_PQ"], p["target_PQ"])[0]) for _, p in rated.groupby("dataset")
+        (len(p), stats.spearmanr(p["pred_PQ"], p["target_PQ"])[0]) for _, p in both.groupby("dataset")
     ]
     expected = sum(k * r for k, r in per_source) / sum(k for k, _ in per_source)
     assert m["val/PQ/within_srcc"] == pytest.approx(expected)
     for label, name in enumerate("xyz"):
-        part = rated[rated["domain_PQ"] == label]
+        part = both[both["domain_PQ"] == label]
         assert m[f"val/PQ/utt_srcc_dom_{name}"] == pytest.approx(
             stats.spearmanr(part["pred_PQ"], part["target_PQ"])[0]
         )
     assert m["val/PQ/utt_srcc_dom_unknown"] == pytest.approx(
-        stats.spearmanr(*rated[rated["domain_PQ"] == -1][["pred_PQ", "target_PQ"]].to_numpy().T)[0]
+        stats.spearmanr(*both[both["domain_PQ"] == -1][["pred_PQ", "target_PQ"]].to_numpy().T)[0]
     )

@@ -3,9 +3,12 @@ with a BLAS pool each oversubscribe the cores (aqa/sweep/inprocess.py one_thread
 
 import os
 
+import pytest
+
 from aqa.sweep import inprocess
 
 
+@pytest.mark.slow  # a spawned process
 def test_pool_workers_use_one_blas_and_openmp_thread():
     pool = inprocess.make_pool(1)
     try:

@@ -51,3 +51,16 @@ def test_a_candidate_kept_before_its_adversary_is_flagged():
     notes = kept_notes(ranking([trial(0, 0.0), trial(1, 0.0), trial(2, 0.25)]))
     assert len(notes) == 1 and "2 of 3 trials" in notes[0] and "PQ: dataset lambda_max=0.3" in notes[0]
     assert kept_notes(ranking([trial(0, 0.2), trial(1, 0.25)])) == []
+
+
+def test_console_notes_keep_two_per_aspect_and_count_the_rest():
+    from aqa.sweep.report import console_notes
+
+    notes = [f"PQ: candidate {i}" for i in range(5)] + ["CE: one candidate"]
+    assert console_notes(notes) == [
+        "PQ: candidate 0",
+        "PQ: candidate 1",
+        "PQ: 3 more like these (selection.md lists them)",
+        "CE: one candidate",
+    ]
+    assert console_notes([]) == []
