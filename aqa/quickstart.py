@@ -67,10 +67,11 @@ def _table(title: str, header: list[str], rows: list[list[str]], caption: str = 
 
 
 def _md(title: str, header: list[str], rows: list[list[str]], lines: list[str]) -> list[str]:
-    out = [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    return (
-        out + ["| " + " | ".join(c.replace("|", "/") for c in cells) + " |" for cells in rows] + [""] + lines
-    )
+    """A stages.md section: title, the table (a `|` inside a cell written `/`), then `lines`."""
+    from aqa.sweep.report import md_table
+
+    table = md_table(header, [[c.replace("|", "/") for c in cells] for cells in rows])
+    return [f"## {title}", "", *table, "", *lines]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from scipy import stats as sps
 from aqa.sweep import stats
 from aqa.sweep.protocols import Protocol
 from aqa.sweep.ranking import (
+    ERM_ENTRY,
     TIE_DECIMALS,
     AspectRanking,
     Candidate,
@@ -49,7 +50,6 @@ SCREEN_ALPHA = 0.2  # one-sided, unadjusted: a null candidate passes the screen 
 CONFIRM_SEED_BASE = 1000  # confirmation seeds are 1000, 1001, ...: never a screening seed (0 .. N-1)
 CONFIRM_BOOT_SEED = 1  # the screening's clip resample is drawn with seed 0 (ranking.rank's default)
 VARIANTS = ("shortlist", "erm", "control")  # the deployments of a confirmation seed
-ERM_ENTRY = {"definer": {"name": "none"}}
 SELECTION_KEY = "domain.selection"
 
 
@@ -102,21 +102,13 @@ def shortlist(rankings: dict[str, AspectRanking], alpha: float = SCREEN_ALPHA) -
     return out
 
 
-def entry(candidate: Candidate, aspect: str) -> dict:
-    """A selection.yaml entry: the candidate's definer and its per-aspect model settings."""
-    out = {"definer": copy.deepcopy(candidate.definer)}
-    if model := candidate.model_settings(aspect):
-        out["model"] = copy.deepcopy(model)
-    return out
-
-
 def deployments(short: dict[str, Shortlisted]) -> dict[str, dict]:
     """{variant: selection file content}: every aspect listed (ERM where nothing is shortlisted)."""
     picked = {a: s for a, s in short.items() if s.candidate is not None}
     return {
-        "shortlist": {a: entry(picked[a].candidate, a) if a in picked else ERM_ENTRY for a in short},
+        "shortlist": {a: picked[a].candidate.entry(a) if a in picked else ERM_ENTRY for a in short},
         "erm": {a: ERM_ENTRY for a in short},
-        "control": {a: entry(picked[a].control, a) if a in picked else ERM_ENTRY for a in short},
+        "control": {a: picked[a].control.entry(a) if a in picked else ERM_ENTRY for a in short},
     }
 
 
@@ -292,7 +284,7 @@ def confirm(
 def selection_file(short: dict[str, Shortlisted], confirmed: dict[str, Confirmed]) -> dict:
     """selection.yaml: a confirmed aspect's candidate, ERM for every other aspect."""
     return {
-        a: entry(s.candidate, a) if a in confirmed and confirmed[a].confirmed else copy.deepcopy(ERM_ENTRY)
+        a: s.candidate.entry(a) if a in confirmed and confirmed[a].confirmed else copy.deepcopy(ERM_ENTRY)
         for a, s in short.items()
     }
 

@@ -22,6 +22,7 @@ each); among several the largest mean gain over ERM wins, ties (equal to 3 decim
 definer (`definer_class(name).simplicity`); with none, ERM is selected.
 """
 
+import copy
 import json
 import math
 from dataclasses import dataclass, field
@@ -90,6 +91,9 @@ def seed_of(t: TrialRecord) -> str:
 
 def fold_of(t: TrialRecord) -> str:
     return json.dumps([t.params.get(k, _dotted(t.config, k)) for k in FOLD_KEYS], sort_keys=True)
+
+
+ERM_ENTRY = {"definer": {"name": "none"}}  # selection.yaml's entry for an aspect left on ERM
 
 
 @dataclass
@@ -177,6 +181,14 @@ class Candidate:
         prefix = f"model.aspects.{aspect}."
         settings |= {k.removeprefix(prefix): v for k, v in self.params.items() if k.startswith(prefix)}
         return settings
+
+    def entry(self, aspect: str) -> dict:
+        """selection.yaml's entry for `aspect`: the definer and the aspect's model settings (fresh dicts:
+        yaml writes shared ones as anchors)."""
+        out = {"definer": copy.deepcopy(self.definer)}
+        if model := self.model_settings(aspect):
+            out["model"] = copy.deepcopy(model)
+        return out
 
     def global_settings(self) -> dict:
         """Swept settings that belong to no single aspect (not carried by selection.yaml)."""

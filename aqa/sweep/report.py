@@ -255,7 +255,7 @@ def console_notes(notes: list[str], per_aspect: int = 2) -> list[str]:
     return out
 
 
-def _md_table(header: list[str], lines: list[list[str]]) -> list[str]:
+def md_table(header: list[str], lines: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     return out + ["| " + " | ".join(cells) + " |" for cells in lines]
 
@@ -277,11 +277,11 @@ def markdown(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, floo
             "candidate's own frozen encoder (ridge fitted on train); blank: not logged, or undefined "
             "(constant predictions)."
         ]
-        lines += [""] + _md_table(*_protocol_cells(rankings))
+        lines += [""] + md_table(*_protocol_cells(rankings))
         for aspect, r in rankings.items():
             lines += ["", f"### {name} / {aspect}", "", verdict(r), ""]
             lines += [line for line in power_lines({aspect: r})] + [""]
-            lines += _md_table(*_paired_cells(r))
+            lines += md_table(*_paired_cells(r))
     lines += ["", "## Domain probe floors (dataset ID from val embeddings)", ""]
     lines += [
         "`probe`: accuracy of a logistic probe predicting the source dataset from each aspect's val "
@@ -290,7 +290,7 @@ def markdown(by_protocol: dict[str, dict[str, AspectRanking]], chosen: str, floo
         "",
     ]
     header = ["aspect", "chance", "targets alone (this aspect)", "targets alone (all aspects)"]
-    lines += _md_table(
+    lines += md_table(
         header, [[a, num(f["chance"]), num(f["target"]), num(f["all"])] for a, f in floors.items()]
     )
     return "\n".join(lines) + "\n"

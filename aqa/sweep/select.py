@@ -27,13 +27,11 @@ if TYPE_CHECKING:
 
 def selection_entry(ranking: AspectRanking) -> dict:
     """selection.yaml's entry for one aspect: the selected candidate's definer and per-aspect model settings."""
+    from aqa.sweep.ranking import ERM_ENTRY
+
     if ranking.selected is None:
-        return {"definer": {"name": "none"}}
-    candidate = ranking.selected.candidate
-    entry = {"definer": copy.deepcopy(candidate.definer)}  # a fresh dict: yaml writes shared ones as anchors
-    if model := candidate.model_settings(ranking.aspect):
-        entry["model"] = model
-    return entry
+        return copy.deepcopy(ERM_ENTRY)
+    return ranking.selected.candidate.entry(ranking.aspect)
 
 
 def probe_floors(records, aspects: list[str]) -> dict[str, dict[str, float]]:
