@@ -102,13 +102,18 @@ def shortlist(rankings: dict[str, AspectRanking], alpha: float = SCREEN_ALPHA) -
     return out
 
 
+def erm() -> dict:
+    """A fresh ERM entry (one shared dict would be written as a yaml anchor and aliases)."""
+    return copy.deepcopy(ERM_ENTRY)
+
+
 def deployments(short: dict[str, Shortlisted]) -> dict[str, dict]:
     """{variant: selection file content}: every aspect listed (ERM where nothing is shortlisted)."""
     picked = {a: s for a, s in short.items() if s.candidate is not None}
     return {
-        "shortlist": {a: picked[a].candidate.entry(a) if a in picked else ERM_ENTRY for a in short},
-        "erm": {a: ERM_ENTRY for a in short},
-        "control": {a: picked[a].control.entry(a) if a in picked else ERM_ENTRY for a in short},
+        "shortlist": {a: picked[a].candidate.entry(a) if a in picked else erm() for a in short},
+        "erm": {a: erm() for a in short},
+        "control": {a: picked[a].control.entry(a) if a in picked else erm() for a in short},
     }
 
 
@@ -284,7 +289,7 @@ def confirm(
 def selection_file(short: dict[str, Shortlisted], confirmed: dict[str, Confirmed]) -> dict:
     """selection.yaml: a confirmed aspect's candidate, ERM for every other aspect."""
     return {
-        a: s.candidate.entry(a) if a in confirmed and confirmed[a].confirmed else copy.deepcopy(ERM_ENTRY)
+        a: s.candidate.entry(a) if a in confirmed and confirmed[a].confirmed else erm()
         for a, s in short.items()
     }
 

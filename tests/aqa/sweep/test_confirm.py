@@ -5,6 +5,7 @@ that only a confirmed candidate enters selection.yaml."""
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from aqa.sweep import confirm as stage
 from aqa.sweep.protocols import PROTOCOLS
@@ -70,6 +71,7 @@ def test_deployments_list_every_aspect_and_seeds_are_fresh():
     assert files["shortlist"] == {"PQ": {"definer": {"name": "kmeans", "k": 4}}, "PC": stage.ERM_ENTRY}
     assert files["control"] == {"PQ": {"definer": {"name": "random", "k": 4}}, "PC": stage.ERM_ENTRY}
     assert files["erm"] == {"PQ": stage.ERM_ENTRY, "PC": stage.ERM_ENTRY}
+    assert "&id" not in yaml.safe_dump(files["erm"])  # fresh dicts: no yaml anchors and aliases
     assert stage.confirm_seeds(3, list(range(20))) == [1000, 1001, 1002]
     with pytest.raises(ValueError, match="fresh"):
         stage.confirm_seeds(2, [1001])
