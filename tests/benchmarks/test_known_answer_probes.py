@@ -1,10 +1,13 @@
-"""The learners of benchmarks/known_answer_probes.py on synthetic data: the group-indicator ridge removes
-per-group rating offsets that the plain ridge learns, and the paired bootstrap of a gain."""
+"""The learners of benchmarks/known_answer_probes.py on synthetic data: the group-offset ridge removes
+per-group rating offsets that the plain ridge learns, the paired bootstrap of a gain, and the MDE's
+multiplier."""
 
 import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
+from scipy.stats import norm
 
 from aqa.metrics.scores import spearman
 
@@ -22,14 +25,20 @@ def offset_data(n: int = 400, seed: int = 0):
     rng = np.random.default_rng(seed)
     groups = rng.integers(0, 4, n)
     truth = rng.normal(0, 1, n)
-    x = np.column_stack([truth + rng.normal(0, 0.5, n), np.eye(4)[groups] + rng.normal(0, 0.1, (n, 4))])
+    quality = truth + rng.normal(0, 0.5, n)
+    x = np.column_stack([quality, np.eye(4)[groups] + rng.normal(0, 0.1, (n, 4)), rng.normal(size=(n, 20))])
     offsets = np.array([-2.0, -2 / 3, 2 / 3, 2.0])
     train = np.arange(n) < n // 2
     rated = np.where(train, truth + offsets[groups], truth)
     return x, rated, truth, train, groups
 
 
-def test_group_indicators_remove_the_planted_offsets():
+def shift(pred, truth, groups, rows):
+    """Range over groups of the mean prediction error on `rows`: the group-dependent shift left."""
+    return np.ptp([pred[rows & (groups == g)].mean() - truth[rows & (groups == g)].mean() for g in range(4)])
+
+
+def test_group_offsets_remove_the_planted_offsets():
     x, rated, truth, train, groups = offset_data()
     test = ~train
     erm = bench.fit_predict(x, rated, train, None)
@@ -39,19 +48,11 @@ def test_group_indicators_remove_the_planted_offsets():
     corrected_srcc = spearman(corrected[test], truth[test])
     assert corrected_srcc > erm_srcc + 0.2  # the plain ridge predicts the offsets on neutral clips
     assert abs(corrected_srcc - spearman(oracle[test], truth[test])) < 0.05
-    # predicted at the train shares: most of the group-dependent shift is gone on the neutral clips (the
-    # features identify the groups too, so the penalised ridge keeps a little of it there)
-
-    def shift(pred):
-        return np.ptp(
-            [pred[test & (groups == g)].mean() - truth[test & (groups == g)].mean() for g in range(4)]
-        )
-
-    assert shift(erm) > 3.0  # the plain ridge carries most of the 4-point offset range
-    assert shift(corrected) < 0.2 * shift(erm)
+    assert shift(erm, truth, groups, test) > 3.0  # the plain ridge carries most of the 4-point range
+    assert shift(corrected, truth, groups, test) < 0.1 * shift(erm, truth, groups, test)
 
 
-def test_indicators_do_not_see_test_groups_or_targets():
+def test_offsets_do_not_see_test_groups_or_targets():
     x, rated, truth, train, groups = offset_data()
     a = bench.fit_predict(x, rated, train, groups)
     changed = rated.copy()
@@ -69,3 +70,16 @@ def test_paired_gain_sd():
     other = target + rng.normal(size=60)
     sd = bench.paired_gain_sd(pred, other, target, n_boot=300)
     assert 0.02 < sd < 0.3
+
+
+def test_mde_multiplier_is_one_sided_five_percent_at_80_percent_power():
+    z = bench.Z80
+    assert z == pytest.approx(norm.ppf(0.95) + norm.ppf(0.8))
+    assert z == pytest.approx(2.486, abs=1e-3)
+
+
+def test_group_centred_train_rows_only():
+    values = np.array([1.0, 3.0, 10.0, 20.0, 7.0])
+    groups = np.array([0, 0, 1, 1, 1])
+    train = np.array([True, True, True, True, False])
+    np.testing.assert_allclose(bench.group_centred(values, groups, train), [-1.0, 1.0, -5.0, 5.0, 7.0])
