@@ -6,10 +6,15 @@ import torch
 
 
 class _ReverseGrad(torch.autograd.Function):
+    generate_vmap_rule = True  # torch.func.vmap over stacked models (several seeds trained as one batch)
+
     @staticmethod
-    def forward(ctx, x: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(lambda_)
+    def forward(x: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
         return x.view_as(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(inputs[1])
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):

@@ -22,6 +22,19 @@ def test_zero_lambda_blocks_the_gradient():
     assert torch.count_nonzero(x.grad) == 0
 
 
+def test_reversal_under_vmap_per_model_lambda():
+    """Stacked models (torch.func.vmap) each reverse their gradient with their own lambda."""
+    x = torch.randn(3, 4)
+    lams = torch.tensor([0.0, 0.5, 2.0])
+    weights = torch.randn(3, 4)
+
+    def loss(xi, lam, w):
+        return (reverse_grad(xi, lam) * w).sum()
+
+    grads = torch.func.vmap(torch.func.grad(loss))(x, lams, weights)
+    torch.testing.assert_close(grads, -lams[:, None] * weights)
+
+
 @pytest.mark.parametrize("p", [0.0, 0.1, 0.25, 0.5, 1.0])
 def test_schedule_values(p):
     expected = 2.0 * (2.0 / (1.0 + math.exp(-10.0 * p)) - 1.0)
