@@ -8,12 +8,13 @@ per-aspect model of `experiments/quickstart.yaml` under `aqa/config/screening.py
 embedded encoder's shape, timed two ways:
 
 - looped: one model per seed, trained one after another (what a screening sweep does now, without
-  Lightning, validation, metrics or probes), `--looped` seeds timed and scaled to `--seeds`;
+  Lightning, validation, metrics or probes), `--looped` seeds timed, per seed;
 - batched: the `--seeds` models stacked (`torch.func.stack_module_state`) and trained as one by
-  `torch.func.vmap` over seeds (each seed its own batches, dropout and initial weights), one AdamW over
+  `torch.func.vmap` over seeds (each seed its own batches and initial weights, independent dropout masks,
+  though not those of the seed's own looped run), one AdamW over
   the stacked parameters (elementwise, so per seed the same update as its own optimiser).
 
-Gradient clipping (per aspect in aqa) is left out of both. Prints seconds per seed-trial of optimiser
+Gradient clipping (per aspect in aqa) is left out of both; both run a few warm-up steps first. Prints seconds per seed-trial of optimiser
 steps for each, and the ratio. What a whole trial also costs (validation every epoch, metrics, probes,
 Lightning) is in docs/screening.md.
 """
@@ -58,7 +59,8 @@ def build(cfg, seed: int) -> TrainLoss:
     aspects = list(cfg.data.aspects)
     num_layers, hidden = encoder_dims(cfg.model.encoder)
     num_domains = {a: DOMAINS if cfg.domain.definer.name != "none" else 0 for a in aspects}
-    model = AspectModel(cfg.model, aspects, num_layers, hidden, num_domains, [0.0] * 4, [1.0] * 4)
+    zeros, ones = [0.0] * len(aspects), [1.0] * len(aspects)
+    model = AspectModel(cfg.model, aspects, num_layers, hidden, num_domains, zeros, ones)
     return TrainLoss(model, cfg.loss, torch.full((len(aspects),), 0.5))
 
 
@@ -130,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
         f"definer {args.definer}, {steps} steps of batch {batch}, features ({num_layers}, {hidden}), "
         f"{aspects} aspects, {args.threads} torch thread(s)"
     )
+    looped(cfg, data, 1, 5, batch)  # warm-up: first-call costs (kernels per shape, allocator) in neither
+    batched(cfg, data, 2, 5, batch)
     one_by_one = looped(cfg, data, args.looped, steps, batch)
     print(f"looped:  {one_by_one:.2f} s per seed ({args.looped} seeds timed)")
     together = batched(cfg, data, args.seeds, steps, batch)
