@@ -17,7 +17,6 @@ selected (docs/quickstart_stages.md).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
@@ -34,11 +33,11 @@ from scipy import stats as sps
 from aqa.sweep import stats
 from aqa.sweep.protocols import Protocol
 from aqa.sweep.ranking import (
-    ERM_ENTRY,
     TIE_DECIMALS,
     AspectRanking,
     Candidate,
     compare,
+    erm_entry,
     mean_ci,
     measure,
     reference,
@@ -102,18 +101,13 @@ def shortlist(rankings: dict[str, AspectRanking], alpha: float = SCREEN_ALPHA) -
     return out
 
 
-def erm() -> dict:
-    """A fresh ERM entry (one shared dict would be written as a yaml anchor and aliases)."""
-    return copy.deepcopy(ERM_ENTRY)
-
-
 def deployments(short: dict[str, Shortlisted]) -> dict[str, dict]:
     """{variant: selection file content}: every aspect listed (ERM where nothing is shortlisted)."""
     picked = {a: s for a, s in short.items() if s.candidate is not None}
     return {
-        "shortlist": {a: picked[a].candidate.entry(a) if a in picked else erm() for a in short},
-        "erm": {a: erm() for a in short},
-        "control": {a: picked[a].control.entry(a) if a in picked else erm() for a in short},
+        "shortlist": {a: picked[a].candidate.entry(a) if a in picked else erm_entry() for a in short},
+        "erm": {a: erm_entry() for a in short},
+        "control": {a: picked[a].control.entry(a) if a in picked else erm_entry() for a in short},
     }
 
 
@@ -289,7 +283,7 @@ def confirm(
 def selection_file(short: dict[str, Shortlisted], confirmed: dict[str, Confirmed]) -> dict:
     """selection.yaml: a confirmed aspect's candidate, ERM for every other aspect."""
     return {
-        a: s.candidate.entry(a) if a in confirmed and confirmed[a].confirmed else erm()
+        a: s.candidate.entry(a) if a in confirmed and confirmed[a].confirmed else erm_entry()
         for a, s in short.items()
     }
 

@@ -96,6 +96,11 @@ def fold_of(t: TrialRecord) -> str:
 ERM_ENTRY = {"definer": {"name": "none"}}  # selection.yaml's entry for an aspect left on ERM
 
 
+def erm_entry() -> dict:
+    """A fresh ERM entry (one shared dict would be written as a yaml anchor and aliases)."""
+    return copy.deepcopy(ERM_ENTRY)
+
+
 @dataclass
 class Candidate:
     params: dict  # swept parameters without the seed and fold

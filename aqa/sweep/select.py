@@ -8,7 +8,6 @@ paired comparisons) and `selection.png` (aspect x candidate heatmap of the chose
 from __future__ import annotations
 
 import argparse
-import copy
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,10 +26,10 @@ if TYPE_CHECKING:
 
 def selection_entry(ranking: AspectRanking) -> dict:
     """selection.yaml's entry for one aspect: the selected candidate's definer and per-aspect model settings."""
-    from aqa.sweep.ranking import ERM_ENTRY
+    from aqa.sweep.ranking import erm_entry
 
     if ranking.selected is None:
-        return copy.deepcopy(ERM_ENTRY)
+        return erm_entry()
     return ranking.selected.candidate.entry(ranking.aspect)
 
 

@@ -9,7 +9,7 @@ import yaml
 
 from aqa.sweep import confirm as stage
 from aqa.sweep.protocols import PROTOCOLS
-from aqa.sweep.ranking import group, rank
+from aqa.sweep.ranking import ERM_ENTRY, group, rank
 from tests.aqa.sweep.simulate import STAGE, sweep
 
 MIXED = PROTOCOLS["mixed"]
@@ -68,9 +68,9 @@ def test_deployments_list_every_aspect_and_seeds_are_fresh():
     short = stage.shortlist(screening({"none": 1.0, "random": 1.0, "kmeans": 0.6}, seeds=6))
     short["PC"] = stage.Shortlisted("PC", None, None, None, None, float("nan"), float("nan"), "none")
     files = stage.deployments(short)
-    assert files["shortlist"] == {"PQ": {"definer": {"name": "kmeans", "k": 4}}, "PC": stage.ERM_ENTRY}
-    assert files["control"] == {"PQ": {"definer": {"name": "random", "k": 4}}, "PC": stage.ERM_ENTRY}
-    assert files["erm"] == {"PQ": stage.ERM_ENTRY, "PC": stage.ERM_ENTRY}
+    assert files["shortlist"] == {"PQ": {"definer": {"name": "kmeans", "k": 4}}, "PC": ERM_ENTRY}
+    assert files["control"] == {"PQ": {"definer": {"name": "random", "k": 4}}, "PC": ERM_ENTRY}
+    assert files["erm"] == {"PQ": ERM_ENTRY, "PC": ERM_ENTRY}
     assert "&id" not in yaml.safe_dump(files["erm"])  # fresh dicts: no yaml anchors and aliases
     assert stage.confirm_seeds(3, list(range(20))) == [1000, 1001, 1002]
     with pytest.raises(ValueError, match="fresh"):
@@ -115,7 +115,7 @@ def test_only_a_confirmed_candidate_enters_selection_yaml():
     assert confirmed["PQ"].deployed[0] > confirmed["PQ"].erm[0]
     assert stage.selection_file(short, confirmed) == {
         "PQ": {"definer": {"name": "kmeans", "k": 4}},
-        "PC": stage.ERM_ENTRY,
+        "PC": ERM_ENTRY,
     }
     assert "confirmed" in stage.confirm_rows(confirmed)[0][-1]
     assert "confirmation: minimum detectable effect" in stage.power_line(confirmed)
@@ -133,7 +133,7 @@ def test_a_candidate_that_only_beats_erm_at_confirmation_is_not_confirmed():
     )
     confirmed = stage.confirm(records, short, MIXED, n_boot=100)
     assert confirmed["PQ"].vs_erm.above_zero and not confirmed["PQ"].confirmed
-    assert stage.selection_file(short, confirmed) == {a: stage.ERM_ENTRY for a in ASPECTS}
+    assert stage.selection_file(short, confirmed) == {a: ERM_ENTRY for a in ASPECTS}
 
 
 def test_no_confirmation_trials_confirm_nothing():
