@@ -31,16 +31,17 @@ from scipy.stats import norm
 
 from aqa.config import load_config
 from aqa.features import FeatureSettings, compute_features
-from aqa.metrics.references import ALPHAS
+from aqa.metrics.references import ALPHAS, fit_ridge
 from aqa.metrics.scores import spearman
 from aqa.model.encoder import encoder_sample_rate
+from aqa.sweep.stats import ALPHA, POWER
 from data_modules.corpus.known import ANSWERS, NEUTRAL_SPLITS
 
 EXPERIMENT = "experiments/known_answer.yaml"
 CORRECTION = {"dataset": "dataset bias", "clusters": "cluster bias"}  # answer class -> its linear stand-in
 RIGHT = {a: CORRECTION[c] for a, c in ANSWERS.items() if c in CORRECTION}  # the planted aspects
 LEARNERS = ("erm", "dataset bias", "cluster bias", "oracle")
-Z80 = float(norm.ppf(0.95) + norm.ppf(0.80))  # one-sided 5% level, 80% power
+Z80 = float(norm.ppf(1 - ALPHA) + norm.ppf(POWER))  # aqa select's one-sided level and power, one comparison
 
 
 def group_centred(values: np.ndarray, groups: np.ndarray, train: np.ndarray) -> np.ndarray:
@@ -54,16 +55,16 @@ def group_centred(values: np.ndarray, groups: np.ndarray, train: np.ndarray) -> 
 
 def fit_predict(x: np.ndarray, y: np.ndarray, train: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
     """x (N, H), y (N,), train (N,) bool, groups (N,) int or None -> (N,) predictions of a standardised
-    ridge fitted on the rated train rows. With groups, each train group gets an unpenalised offset (ridge
-    on group-centred features and targets, the same fit as ridge plus unpenalised group indicators) and
-    every row is predicted without one."""
+    ridge fitted on the rated train rows: without groups, the probe rows' own ridge (`fit_ridge`). With
+    groups, each train group gets an unpenalised offset (ridge on group-centred features and targets, the
+    same fit as ridge plus unpenalised group indicators) and every row is predicted without one."""
+    if groups is None:
+        return fit_ridge(x[train], y[train]).predict(x)
     from sklearn.linear_model import RidgeCV
     from sklearn.preprocessing import StandardScaler
 
     xs = StandardScaler().fit(x[train]).transform(x)
-    fit_x, fit_y = xs, y
-    if groups is not None:
-        fit_x, fit_y = group_centred(xs, groups, train), group_centred(y, groups, train)
+    fit_x, fit_y = group_centred(xs, groups, train), group_centred(y, groups, train)
     fit_rows = train & ~np.isnan(y)
     return RidgeCV(alphas=ALPHAS).fit(fit_x[fit_rows], fit_y[fit_rows]).predict(xs)
 
