@@ -28,6 +28,7 @@ from torch import nn
 
 from aqa.config import load_config
 from aqa.config.screening import SCREENING
+from aqa.definers.registry import definer_class
 from aqa.model.aspect_model import AspectModel
 from aqa.model.module import encoder_dims
 from aqa.model.objectives.base import Step
@@ -116,6 +117,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--definer", default="dataset", help="domain.definer.name (none: ERM)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (screening workers use 1)")
     args = parser.parse_args(argv)
+    if min(args.seeds, args.looped, args.threads) < 1:
+        parser.error("--seeds, --looped and --threads must be at least 1")
+    try:
+        definer_class(args.definer)
+    except ValueError as error:
+        parser.error(str(error))
     torch.set_num_threads(args.threads)
     cfg = load_config("experiments/quickstart.yaml", [*SCREENING, f"domain.definer.name={args.definer}"])
     batch = int(cfg.data.batch_size)

@@ -31,6 +31,7 @@ from scipy.stats import norm
 
 from aqa.config import load_config
 from aqa.features import FeatureSettings, compute_features
+from aqa.features.registry import extractor_for
 from aqa.metrics.references import ALPHAS, fit_ridge
 from aqa.metrics.scores import spearman
 from aqa.model.encoder import encoder_sample_rate
@@ -166,6 +167,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. data.corpus.size=2000")
     args = parser.parse_args(argv)
+    if args.corpus_seeds < 1 or args.n_boot < 2:
+        parser.error("--corpus-seeds must be at least 1 and --n-boot at least 2")
+    try:
+        for spec in args.features.split(","):
+            extractor_for(spec)
+    except ValueError as error:
+        parser.error(str(error))
     started = time.time()
     rows = []
     for corpus in range(args.corpus_seeds):
