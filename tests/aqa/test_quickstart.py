@@ -9,7 +9,7 @@ import yaml
 from aqa.quickstart import GRID, main, quickstart_sweep
 from aqa.sweep import confirm as stage
 from aqa.sweep.command import load_sweep
-from aqa.sweep.ranking import reference
+from aqa.sweep.ranking import ERM_ENTRY, reference
 from aqa.sweep.state import SweepDir
 
 
@@ -65,7 +65,7 @@ def test_quickstart_runs_sweep_and_selection(tmp_path, tiny_overrides):
     assert not (tmp_path / "sweep" / "selection.yaml").exists()  # the screening's verdict is not a selection
     assert not (tmp_path / "confirm").exists()
     selection = yaml.safe_load((tmp_path / "selection.yaml").read_text())
-    assert selection == {a: stage.ERM_ENTRY for a in ("PQ", "PC", "CE", "CU")}
+    assert selection == {a: ERM_ENTRY for a in ("PQ", "PC", "CE", "CU")}
     assert "nothing trained" in (tmp_path / "stages.md").read_text()
     table = (tmp_path / "sweep" / "selection.md").read_text()
     for protocol in ("within", "heldout", "pooled", "oracle"):
@@ -116,7 +116,7 @@ def test_quickstart_confirms_the_shortlist_end_to_end(tmp_path, tiny_overrides, 
     text = (tmp_path / "stages.md").read_text()
     assert "## Confirmation" in text and "confirmation: minimum detectable effect" in text
     selection = yaml.safe_load((tmp_path / "selection.yaml").read_text())
-    assert all(selection[a] == stage.ERM_ENTRY for a in ("PC", "CE", "CU"))  # never shortlisted
+    assert all(selection[a] == ERM_ENTRY for a in ("PC", "CE", "CU"))  # never shortlisted
     confirmed = "| PQ | dataset |" in text and "| confirmed |" in text
     assert selection["PQ"]["definer"]["name"] == ("dataset" if confirmed else "none")
     # a rerun resumes: every trial is kept, nothing is trained again
